@@ -1,0 +1,3 @@
+from channel_mcp.cli import main
+
+main()

@@ -1,0 +1,134 @@
+"""Async Bird client for workspace channels and the customer-service window.
+
+async with BirdClient(access_key="...", workspace_id="...") as bird:
+    page = await bird.channels.list(limit=50)
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+import httpx
+from pydantic import SecretStr, ValidationError
+
+from channel_mcp.bird.models import BirdChannel, BirdChannelContact
+from channel_mcp.config import DEFAULT_BIRD_API_URL, Settings
+from channel_mcp.errors import ConfigError, InputError, ResponseError
+from channel_mcp.http import HttpTransport, check_id, path
+from channel_mcp.masking import clean
+from channel_mcp.models import Page
+
+PROVIDER = "bird"
+LABEL = "Bird"
+
+
+class BirdChannels:
+    """`bird.channels`: list and get workspace channels, and read a contact's session on a channel."""
+
+    def __init__(self, http: HttpTransport, workspace_id: str | None) -> None:
+        self._http = http
+        self._workspace_id = workspace_id
+
+    def _ws(self, workspace_id: str | None) -> str:
+        ws = workspace_id or self._workspace_id
+        if not ws:
+            raise InputError("No Bird workspace: set BIRD_WORKSPACE_ID or pass workspace_id.")
+        return check_id("workspace_id", ws)
+
+    async def list(
+        self, *, limit: int | None = None, page_token: str | None = None, workspace_id: str | None = None
+    ) -> Page[BirdChannel]:
+        if limit is not None and not 1 <= limit <= 100:
+            raise InputError("limit must be between 1 and 100.")
+        url = path("/workspaces/{ws}/channels", ws=self._ws(workspace_id))
+        payload = await self._http.request("GET", url, params={"limit": limit, "pageToken": page_token})
+        results = payload.get("results") if isinstance(payload, dict) else None
+        if not isinstance(results, list):
+            raise ResponseError(f"{LABEL} answered a channel list without results.", provider=PROVIDER)
+        items = [_channel(item) for item in results]
+        token = payload.get("nextPageToken") if isinstance(payload, dict) else None
+        nxt: dict[str, int | str] | None = {"page_token": token} if isinstance(token, str) and token else None
+        return Page[BirdChannel](items=items, has_more=nxt is not None, next=nxt)
+
+    async def get(self, channel_id: str, *, workspace_id: str | None = None) -> BirdChannel:
+        url = path("/workspaces/{ws}/channels/{channel_id}", ws=self._ws(workspace_id), channel_id=channel_id)
+        return _channel(await self._http.request("GET", url))
+
+    async def get_contact(
+        self, channel_id: str, contact_id: str, *, workspace_id: str | None = None
+    ) -> BirdChannelContact:
+        url = path(
+            "/workspaces/{ws}/channels/{channel_id}/contacts/{contact_id}",
+            ws=self._ws(workspace_id),
+            channel_id=channel_id,
+            contact_id=contact_id,
+        )
+        try:
+            return BirdChannelContact.model_validate(await self._http.request("GET", url))
+        except ValidationError:
+            raise ResponseError(
+                f"{LABEL} answered with an unexpected channel-contact shape.", provider=PROVIDER
+            ) from None
+
+
+def _channel(item: Any) -> BirdChannel:
+    # Masked here so no caller of the SDK sees hidden settings or connection parameters either.
+    try:
+        return BirdChannel.model_validate(clean(item))
+    except ValidationError:
+        raise ResponseError(f"{LABEL} answered with an unexpected channel shape.", provider=PROVIDER) from None
+
+
+class BirdClient:
+    """The Bird SDK subset channel-mcp needs. One connection pool for its lifetime."""
+
+    def __init__(
+        self,
+        *,
+        access_key: str | SecretStr,
+        workspace_id: str | None = None,
+        api_url: str = DEFAULT_BIRD_API_URL,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        http: HttpTransport | None = None,
+    ) -> None:
+        if http is None:
+            key = access_key.get_secret_value() if isinstance(access_key, SecretStr) else access_key
+            if not key:
+                raise ConfigError("BirdClient needs access_key (BIRD_ACCESS_KEY).")
+            http = HttpTransport(
+                provider=PROVIDER,
+                label=LABEL,
+                base_url=api_url.rstrip("/"),
+                headers={"authorization": f"AccessKey {key}"},
+                timeout=timeout,
+                auth_hint="Check BIRD_ACCESS_KEY.",
+                transport=transport,
+            )
+        self.http = http
+        self.workspace_id = workspace_id
+        self.channels = BirdChannels(http, workspace_id)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> BirdClient:
+        if settings.bird_access_key is None:
+            raise ConfigError("BIRD_ACCESS_KEY is not set.")
+        return cls(
+            access_key=settings.bird_access_key,
+            workspace_id=settings.bird_workspace_id,
+            api_url=settings.bird_api_url,
+            timeout=settings.timeout,
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def __aenter__(self) -> BirdClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()

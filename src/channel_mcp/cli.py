@@ -1,0 +1,139 @@
+"""The `channel-mcp` command: serve (stdio or HTTP), sandbox, tools.
+
+Kept light at import time: a stdio client waits for start-up, so heavy modules load only when needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from channel_mcp._version import __version__
+
+NO_CREDENTIALS = (
+    "channel-mcp: no provider is configured. Set IMBRACE_API_KEY (or IMBRACE_ACCESS_TOKEN) for iMBRACE, "
+    "and/or BIRD_ACCESS_KEY for Bird; or try it with no account: channel-mcp serve --sandbox"
+)
+
+
+def _serve_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--transport", choices=["stdio", "http"], default="stdio", help="stdio (default) or http")
+    p.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    p.add_argument("--path", default="/mcp", help="HTTP endpoint path (default /mcp)")
+    p.add_argument("--sandbox", action="store_true", default=None, help="use the built-in simulated APIs")
+    p.add_argument("--toolsets", help="comma-separated toolsets to enable (env CHANNEL_MCP_TOOLSETS)")
+    p.add_argument("--tools", help="comma-separated tool names to allow (env CHANNEL_MCP_TOOLS)")
+    p.add_argument("--exclude-tools", help="comma-separated tool names to deny (env CHANNEL_MCP_EXCLUDE_TOOLS)")
+    p.add_argument("--read-only", action="store_true", default=None, help="offer read-only tools only")
+    p.add_argument("--timeout", type=float, help="seconds per upstream call, retries included (default 30)")
+    p.add_argument("--log-level", help="DEBUG, INFO (default), WARNING, ERROR")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="channel-mcp", description="MCP server for iMBRACE and Bird channels.")
+    root.add_argument("--version", action="version", version=f"channel-mcp {__version__}")
+    sub = root.add_subparsers(dest="command")
+    serve = sub.add_parser("serve", help="run the MCP server (default: stdio)")
+    _serve_flags(serve)
+    tools = sub.add_parser("tools", help="print the tool table with approximate token cost")
+    tools.add_argument("--json", action="store_true", help="machine-readable output")
+    sandbox = sub.add_parser("sandbox", help="serve the simulated iMBRACE + Bird APIs over HTTP")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8900)
+    sandbox.add_argument("--api-key", default="sandbox-key", help="key both providers accept (default sandbox-key)")
+    sandbox.add_argument("--data", help="SQLite file that keeps the state across restarts")
+    sandbox.add_argument("--fault-429", type=float, default=0.0, help="share of requests answered 429")
+    sandbox.add_argument("--fault-5xx", type=float, default=0.0, help="share of requests answered 5xx")
+    sandbox.add_argument("--latency-ms", type=float, default=0.0, help="added latency per request")
+    return root
+
+
+def settings_from(args: argparse.Namespace) -> Any:
+    from channel_mcp.config import Settings
+
+    overrides = {
+        key: value
+        for key in ("sandbox", "toolsets", "tools", "exclude_tools", "read_only", "timeout", "log_level")
+        if (value := getattr(args, key, None)) is not None
+    }
+    return Settings(**overrides)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    command = args.command or "serve"
+    if command == "tools":
+        _print_tools(args.json)
+        return
+    if command == "sandbox":
+        from channel_mcp.sandbox import serve as serve_sandbox
+        from channel_mcp.sandbox.faults import FaultConfig
+
+        faults = FaultConfig(rate_429=args.fault_429, rate_5xx=args.fault_5xx, latency_ms=args.latency_ms)
+        serve_sandbox(host=args.host, port=args.port, api_key=args.api_key, data_path=args.data, faults=faults)
+        return
+    if args.command is None:
+        args = parser().parse_args(["serve"])
+    sys.exit(serve(args))
+
+
+def serve(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from channel_mcp.errors import ConfigError
+    from channel_mcp.safety import configure_logging
+
+    try:
+        settings = settings_from(args)
+    except ValidationError as exc:
+        fields = ", ".join(
+            ".".join(str(p) for p in e["loc"]) + ": " + e["msg"] for e in exc.errors(include_input=False)
+        )
+        print(f"channel-mcp: invalid configuration: {fields}", file=sys.stderr)
+        return 2
+    if not (settings.imbrace_configured or settings.bird_configured):
+        print(NO_CREDENTIALS, file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.secret_values())
+    try:
+        if args.transport == "http":
+            from channel_mcp.http_app import run_http
+
+            return int(run_http(settings, host=args.host, port=args.port, path=args.path))
+        from channel_mcp.server import build_server
+
+        server = build_server(settings)
+    except ConfigError as exc:
+        print(f"channel-mcp: {exc}", file=sys.stderr)
+        return 2
+    import anyio
+
+    with contextlib.suppress(KeyboardInterrupt):
+        anyio.run(server.run_stdio_async)
+    return 0
+
+
+def _print_tools(as_json: bool) -> None:
+    from channel_mcp.server import tool_table
+
+    rows = tool_table()
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    print(f"{'tool':<38} {'toolset':<22} {'ann.':<8} {'tokens':>6}")
+    for row in rows:
+        print(f"{row['name']:<38} {row['toolset']:<22} {row['annotations']:<8} {row['tokens']:>6}")
+    totals: dict[str, list[int]] = {}
+    for row in rows:
+        totals.setdefault(row["toolset"], []).append(row["tokens"])
+    print()
+    print(f"{'toolset':<22} {'tools':>5} {'tokens':>7} {'avg':>5}")
+    for name, costs in totals.items():
+        print(f"{name:<22} {len(costs):>5} {sum(costs):>7} {sum(costs) // len(costs):>5}")
+    all_costs = [row["tokens"] for row in rows]
+    print(f"{'all':<22} {len(all_costs):>5} {sum(all_costs):>7} {sum(all_costs) / len(all_costs):>5.1f}")

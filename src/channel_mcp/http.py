@@ -1,0 +1,391 @@
+"""The shared async HTTP layer: auth headers, time budget, retry policy, path encoding, status -> exception.
+
+Nothing here knows about MCP. Both provider clients hold one `HttpTransport` for their lifetime.
+
+Retry policy (documented in the README, exercised by tests/test_faults.py):
+- GET, PUT and DELETE are retried on 429, 502, 503, 504 and on connection errors and timeouts.
+- POST is retried only on 429, or when the connection failed before the request was sent.
+  A POST that may have reached the server (5xx, timeout or reset after sending) is never re-sent;
+  its error has `maybe_applied=True`.
+- At most `max_retries` retries, with exponential backoff and full jitter, honouring `Retry-After`
+  (seconds or an HTTP date, capped at 30 s), and never past the call's total time budget.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+from urllib.parse import quote
+
+import anyio
+import httpx
+
+from channel_mcp._version import __version__
+from channel_mcp.errors import (
+    AuthError,
+    BadRequestError,
+    CircuitOpenError,
+    InputError,
+    NotFoundError,
+    RateLimitError,
+    ResponseError,
+    ServerError,
+    TransportError,
+    UpstreamError,
+)
+
+logger = logging.getLogger("channel_mcp.http")
+
+USER_AGENT = f"channel-mcp/{__version__}"
+MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+RETRY_AFTER_CAP = 30.0
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
+_RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+_ID_RE = re.compile(r"[A-Za-z0-9_\-.:]{1,128}")
+
+
+def check_id(name: str, value: object) -> str:
+    """Validate one path parameter; raise `InputError` (nothing is sent) when it is not a safe id."""
+    if not isinstance(value, str) or not _ID_RE.fullmatch(value) or value in {".", ".."}:
+        raise InputError(
+            f"{name} is not a valid id: use 1-128 letters, digits or _ - . : (and not '.' or '..'), "
+            "as returned by the listing tools."
+        )
+    return value
+
+
+def path(template: str, **params: str) -> str:
+    """Fill a path template with validated, percent-encoded parameters."""
+    return template.format(**{k: quote(check_id(k, v), safe="") for k, v in params.items()})
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One HTTP attempt, recorded for the audit log and for tests counting attempts."""
+
+    method: str
+    path: str
+    status: int | None
+    request_id: str | None
+    duration_ms: float
+
+
+# The tool layer sets a fresh list per call; the transport appends every attempt to it.
+exchanges: ContextVar[list[Exchange] | None] = ContextVar("channel_mcp_exchanges", default=None)
+
+
+@dataclass(slots=True)
+class RetryPolicy:
+    max_retries: int = 3
+    base_delay: float = 0.25
+    max_delay: float = 8.0
+    retry_after_cap: float = RETRY_AFTER_CAP
+
+
+@dataclass
+class CircuitBreaker:
+    """Opens after `threshold` consecutive failed calls; fails fast for `cooldown` seconds, then lets one through."""
+
+    threshold: int = 5
+    cooldown: float = 15.0
+    clock: Callable[[], float] = time.monotonic
+    failures: int = 0
+    opened_at: float | None = None
+
+    def check(self, provider: str, label: str) -> None:
+        if self.opened_at is None:
+            return
+        wait = self.opened_at + self.cooldown - self.clock()
+        if wait > 0:
+            raise CircuitOpenError(
+                f"{label} failed {self.failures} times in a row; not calling it for {wait:.0f} s. "
+                f"Retry after {wait:.0f} s.",
+                retry_after=wait,
+                provider=provider,
+            )
+        # Half-open: let this call through; one more failure re-opens at once.
+        self.opened_at = None
+        self.failures = self.threshold - 1
+
+    def record(self, ok: bool) -> None:
+        if ok:
+            self.failures = 0
+            self.opened_at = None
+            return
+        self.failures += 1
+        if self.failures >= self.threshold:
+            self.opened_at = self.clock()
+
+
+def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - now()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    if seconds != seconds:  # NaN
+        return None
+    return max(0.0, seconds)
+
+
+def _error_text(body: bytes, content_type: str) -> str:
+    """The upstream's own message, trimmed; never the whole page."""
+    text = body.decode("utf-8", errors="replace").strip()
+    if not text:
+        return ""
+    if text.startswith("<") or "html" in content_type:
+        return "the answer was an HTML error page (typically from a gateway or proxy)"
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text[:300]
+    if isinstance(data, dict):
+        for key in ("message", "error", "detail", "description", "title"):
+            value = data.get(key)
+            if isinstance(value, str) and value:
+                return value[:300]
+            if isinstance(value, dict) and isinstance(value.get("message"), str):
+                return str(value["message"])[:300]
+    return text[:300]
+
+
+def status_error(
+    status: int, body: bytes, headers: Mapping[str, str], *, provider: str, label: str, auth_hint: str
+) -> UpstreamError:
+    """The one place that maps an HTTP status to an exception."""
+    detail = _error_text(body, headers.get("content-type", ""))
+    request_id = headers.get("x-request-id") or headers.get("request-id")
+    kw: dict[str, Any] = {"provider": provider, "status": status, "request_id": request_id}
+    suffix = f": {detail}" if detail else ""
+    if status in (401, 403):
+        what = "rejected the credentials" if status == 401 else "denied access"
+        return AuthError(f"{label} {what} ({status}). {auth_hint}", **kw)
+    if status == 404:
+        return NotFoundError(f"{label} has no such object (404){suffix}", **kw)
+    if status == 429:
+        retry_after = parse_retry_after(headers.get("retry-after"))
+        return RateLimitError(f"{label} is rate-limiting requests (429){suffix}", retry_after=retry_after, **kw)
+    if status >= 500:
+        return ServerError(f"{label} failed with {status}{suffix}", **kw)
+    return BadRequestError(f"{label} rejected the request ({status}){suffix}", **kw)
+
+
+@dataclass
+class HttpTransport:
+    """One provider's connection pool, auth and policies. Owned by the server lifespan or by an SDK user."""
+
+    provider: str
+    label: str
+    base_url: str
+    headers: Mapping[str, str]
+    timeout: float = 30.0
+    auth_hint: str = ""
+    envelope: bool = False
+    transport: httpx.AsyncBaseTransport | None = None
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
+    max_response_bytes: int = MAX_RESPONSE_BYTES
+    sleep: Callable[[float], Awaitable[None]] = anyio.sleep
+    clock: Callable[[], float] = time.monotonic
+    jitter: Callable[[], float] = random.random
+    _client: httpx.AsyncClient | None = field(default=None, init=False, repr=False)
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                base_url=self.base_url,
+                headers={"user-agent": USER_AGENT, "accept": "application/json", **self.headers},
+                timeout=self.timeout,
+                transport=self.transport,
+                limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+                follow_redirects=False,
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def request(
+        self,
+        method: Literal["GET", "POST", "PUT", "DELETE"],
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        expect: Literal["json", "text"] = "json",
+    ) -> Any:
+        """Send one logical request (with retries) and return the decoded body (JSON value, text or None)."""
+        self.breaker.check(self.provider, self.label)
+        idempotent = method in _IDEMPOTENT
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        deadline = self.clock() + self.timeout
+        attempt = 0
+        while True:
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                error: UpstreamError = TransportError(
+                    f"{self.label} did not answer within the {self.timeout:g} s budget. Try again later.",
+                    provider=self.provider,
+                    maybe_applied=not idempotent and attempt > 0,
+                )
+                self.breaker.record(False)
+                raise error
+            request = self.client.build_request(
+                method, url, params=query, json=json_body, files=files, timeout=httpx.Timeout(remaining)
+            )
+            started = self.clock()
+            status: int | None = None
+            request_id: str | None = None
+            retryable = False
+            try:
+                status, headers, body = await self._send(request, remaining)
+                request_id = headers.get("x-request-id") or headers.get("request-id")
+            except _NotSent as exc:
+                error = TransportError(
+                    f"could not connect to {self.label} ({exc.reason}).", provider=self.provider, maybe_applied=False
+                )
+                retryable = True
+            except _MaybeSent as exc:
+                error = TransportError(
+                    f"{self.label} {exc.reason}.", provider=self.provider, maybe_applied=not idempotent
+                )
+                retryable = idempotent
+            else:
+                if status < 400:
+                    self._record(method, url, status, request_id, started)
+                    result = self._decode(body, headers, expect, status, request_id)
+                    self.breaker.record(True)
+                    return result
+                error = status_error(
+                    status, body, headers, provider=self.provider, label=self.label, auth_hint=self.auth_hint
+                )
+                retryable = status == 429 or (idempotent and status in _RETRYABLE_STATUS)
+                if not idempotent and status >= 500:
+                    error.maybe_applied = True
+            self._record(method, url, status, request_id, started)
+            delay = self._delay(attempt, error)
+            if not retryable or attempt >= self.policy.max_retries or self.clock() + delay >= deadline:
+                # A 4xx is the caller's problem, not a sign the provider is down.
+                self.breaker.record(not isinstance(error, TransportError | ServerError))
+                raise error
+            logger.info(
+                "retrying %s %s after %s (attempt %d, in %.2f s)", method, url, type(error).__name__, attempt + 1, delay
+            )
+            await self.sleep(delay)
+            attempt += 1
+
+    def _delay(self, attempt: int, error: UpstreamError) -> float:
+        if isinstance(error, RateLimitError) and error.retry_after is not None:
+            return float(min(error.retry_after, self.policy.retry_after_cap))
+        ceiling = min(self.policy.max_delay, self.policy.base_delay * (2**attempt))
+        return float(ceiling * self.jitter())
+
+    def _record(self, method: str, url: str, status: int | None, request_id: str | None, started: float) -> None:
+        duration_ms = (self.clock() - started) * 1000
+        logger.debug("%s %s%s -> %s in %.0f ms", method, self.label, url, status or "no answer", duration_ms)
+        trace = exchanges.get()
+        if trace is not None:
+            trace.append(Exchange(method, url, status, request_id, duration_ms))
+
+    async def _send(self, request: httpx.Request, remaining: float) -> tuple[int, httpx.Headers, bytes]:
+        with anyio.move_on_after(remaining) as scope:
+            try:
+                response = await self.client.send(request, stream=True)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                raise _NotSent(_describe(exc)) from None
+            except httpx.TimeoutException:
+                raise _MaybeSent("timed out after the request was sent") from None
+            except httpx.TransportError as exc:
+                raise _MaybeSent(f"dropped the connection ({_describe(exc)})") from None
+            try:
+                declared = response.headers.get("content-length")
+                if declared and declared.isdigit() and int(declared) > self.max_response_bytes:
+                    raise _TooLarge
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > self.max_response_bytes:
+                        raise _TooLarge
+                    chunks.append(chunk)
+            except httpx.TimeoutException:
+                raise _MaybeSent("timed out while sending its answer") from None
+            except httpx.TransportError as exc:
+                raise _MaybeSent(f"dropped the connection mid-answer ({_describe(exc)})") from None
+            except _TooLarge:
+                raise ResponseError(
+                    f"{self.label} sent an answer over {self.max_response_bytes // (1024 * 1024)} MB; "
+                    "ask for a smaller page (limit).",
+                    provider=self.provider,
+                    status=response.status_code,
+                ) from None
+            finally:
+                await response.aclose()
+            return response.status_code, response.headers, b"".join(chunks)
+        assert scope.cancelled_caught
+        raise _MaybeSent(f"did not answer within the {self.timeout:g} s budget")
+
+    def _decode(self, body: bytes, headers: httpx.Headers, expect: str, status: int, request_id: str | None) -> Any:
+        content_type = headers.get("content-type", "")
+        is_json = "json" in content_type
+        if expect == "text" and not is_json:
+            return body.decode("utf-8", errors="replace")
+        if not body.strip():
+            return None
+        try:
+            data = json.loads(body)
+        except ValueError:
+            text = body.lstrip()[:1]
+            what = "an HTML page" if text == b"<" else "malformed or truncated JSON"
+            raise ResponseError(
+                f"{self.label} answered {status} with {what} instead of JSON; this is usually a transient "
+                "gateway problem: try again in a minute.",
+                provider=self.provider,
+                status=status,
+                request_id=request_id,
+            ) from None
+        if self.envelope and isinstance(data, dict) and data.get("success") is False:
+            message = _error_text(body, content_type) or "no reason given"
+            raise BadRequestError(
+                f"{self.label} refused the request: {message}",
+                provider=self.provider,
+                status=status,
+                request_id=request_id,
+            )
+        return data
+
+
+class _NotSent(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+class _MaybeSent(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _describe(exc: Exception) -> str:
+    return type(exc).__name__.replace("Error", " error").replace("Timeout", " timeout").strip().lower()

@@ -1,0 +1,169 @@
+"""Confirmation before destructive calls, the audit log, and log redaction."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+from channel_mcp.errors import ChannelMCPError
+from channel_mcp.masking import clean, mask_value, redact
+
+if TYPE_CHECKING:
+    from channel_mcp.deps import Deps
+    from channel_mcp.http import Exchange
+    from channel_mcp.tools._spec import ToolSpec
+
+logger = logging.getLogger("channel_mcp.safety")
+
+CONFIRM_DESCRIPTION = "Set true only after the user explicitly confirmed this deletion in the conversation."
+
+
+class Confirmer(Protocol):
+    """Asks the user through the client (MCP elicitation), when the client can."""
+
+    def can_ask(self) -> bool: ...
+
+    async def ask(self, message: str) -> Literal["accept", "decline", "cancel"]: ...
+
+
+class ConfirmAnswer(BaseModel):
+    confirm: bool = Field(description="Yes, go ahead.")
+
+
+async def confirm_destructive(
+    spec: ToolSpec[Any, Any], args: BaseModel, deps: Deps, confirmer: Confirmer | None
+) -> tuple[str, str | None]:
+    """Returns (outcome for the audit log, refusal text or None to proceed). Nothing is sent on refusal."""
+    if deps.settings.confirm == "never":
+        return "skipped (CHANNEL_MCP_CONFIRM=never)", None
+    target = await _describe(spec, args, deps)
+    if confirmer is not None and confirmer.can_ask():
+        try:
+            answer = await confirmer.ask(f"Confirm: {target}. This cannot be undone.")
+        except Exception:  # a client that advertised elicitation but failed to answer
+            logger.warning("elicitation failed for %s", spec.name, exc_info=False)
+            answer = "cancel"
+        if answer == "accept":
+            return "confirmed by the user", None
+        return f"{answer}d by the user" if answer == "decline" else "cancelled by the user", (
+            f"Not done: the user {'declined' if answer == 'decline' else 'cancelled'} the confirmation to {target}. "
+            "Nothing was sent."
+        )
+    if getattr(args, "confirm", None) is True:
+        return "confirmed via confirm argument", None
+    return "refused: no confirmation", (
+        f"{spec.name} needs the user's explicit confirmation and this client cannot ask for it. "
+        f"Ask the user whether to {target}; only if they clearly agree, call again with confirm: true. "
+        "Nothing was sent."
+    )
+
+
+async def _describe(spec: ToolSpec[Any, Any], args: BaseModel, deps: Deps) -> str:
+    if spec.describe_target is None:
+        return spec.title.lower()
+    try:
+        return await spec.describe_target(deps, args)
+    except ChannelMCPError:
+        # The fetch is only for a friendlier message: the delete itself will report a missing id.
+        ids = ", ".join(f"{k} {v}" for k, v in args.__dict__.items() if k.endswith("_id"))
+        return f"{spec.title.lower()} ({ids})" if ids else spec.title.lower()
+
+
+class AuditLog:
+    """Appends one JSON line per write or destructive call; each line is flushed and synced as written."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._file = path.open("a", encoding="utf-8")
+
+    def write(
+        self,
+        spec: ToolSpec[Any, Any],
+        args: BaseModel,
+        *,
+        outcome: str,
+        trace: list[Exchange],
+        started: float,
+        error: str | None,
+        secrets: list[str],
+    ) -> None:
+        arguments = args.model_dump(mode="json", exclude_none=True)
+        for name in spec.secret_args:
+            if name in arguments:
+                value = arguments[name]
+                arguments[name] = {k: "****" for k in value} if isinstance(value, dict) else mask_value(str(value))[:4]
+        last = trace[-1] if trace else None
+        line = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "tool": spec.name,
+            "arguments": clean(arguments),
+            "confirmation": outcome,
+            "status": last.status if last else None,
+            "request_id": last.request_id if last else None,
+            "attempts": len(trace),
+            "duration_ms": round((time.monotonic() - started) * 1000, 1),
+            "ok": error is None,
+        }
+        if error is not None:
+            line["error"] = error
+        text = redact(json.dumps(line, ensure_ascii=False), secrets)
+        self._file.write(text + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        self._file.close()
+
+
+_HEADER_RE = re.compile(
+    r"(?i)(x-api-key|x-access-token|authorization|accesskey|bearer)(['\"]?\s*[:=,]?\s*['\"]?)"
+    r"(?:(?:AccessKey|Bearer)\s+)?[^\s'\",}]+"
+)
+
+
+class RedactingFilter(logging.Filter):
+    """Removes configured secrets and auth header values from every record, at every level."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        cleaned = self._clean(message)
+        record.msg, record.args = cleaned, None
+        if record.exc_text:
+            record.exc_text = self._clean(record.exc_text)
+        return True
+
+    def _clean(self, text: str) -> str:
+        return _HEADER_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}****", redact(text, self.secrets))
+
+
+def configure_logging(level: str, secrets: list[str]) -> None:
+    """Logs go to stderr only (stdout is the protocol in stdio mode), redacted."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_channel_mcp", False):
+            root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler._channel_mcp = True  # type: ignore[attr-defined]
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter(secrets))
+    root.addHandler(handler)
+    root.setLevel(level)
+    # httpx logs every request line at INFO; our transport logs what matters at DEBUG.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+    logging.getLogger("httpcore").setLevel(max(logging.WARNING, root.level))

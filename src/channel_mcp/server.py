@@ -1,0 +1,157 @@
+"""build_server(settings) -> MCPServer: the selected toolsets, resources and prompts, over one lifespan."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Literal
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.tools.base import Tool
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
+from pydantic import Field
+
+from channel_mcp._version import __version__
+from channel_mcp.config import Settings
+from channel_mcp.deps import Deps, build_deps
+from channel_mcp.errors import ConfigError
+from channel_mcp.safety import ConfirmAnswer
+from channel_mcp.tools import ALL_TOOLS, TOOLSETS
+from channel_mcp.tools._spec import ToolSpec, execute
+
+INSTRUCTIONS = (
+    "channel-mcp administers customer-messaging channels and contacts on iMBRACE and Bird. "
+    "List tools return pages: pass the `next` arguments to read the following page. "
+    "Deleting asks the user to confirm. Before a free-form WhatsApp message, check bird_check_service_window."
+)
+SANDBOX_NOTE = (
+    " SANDBOX MODE: every answer comes from channel-mcp's built-in simulator, not a real account; "
+    "the data is fictional and changes are not real."
+)
+
+
+class ContextConfirmer:
+    """Asks the user through MCP elicitation when the client declared that capability."""
+
+    def __init__(self, ctx: Context[Any, Any]) -> None:
+        self.ctx = ctx
+
+    def can_ask(self) -> bool:
+        try:
+            caps = self.ctx.client_capabilities
+        except (ValueError, RuntimeError, AttributeError):
+            return False
+        return bool(caps is not None and caps.elicitation is not None)
+
+    async def ask(self, message: str) -> Literal["accept", "decline", "cancel"]:
+        result = await self.ctx.elicit(message, ConfirmAnswer)
+        if result.action == "accept":
+            data = getattr(result, "data", None)
+            return "accept" if isinstance(data, ConfirmAnswer) and data.confirm else "decline"
+        return "decline" if result.action == "decline" else "cancel"
+
+
+class SpecTool(Tool):
+    """An SDK `Tool` whose call runs through `execute` instead of signature introspection."""
+
+    spec: Any = Field(exclude=True)
+
+    async def run(self, arguments: dict[str, Any], context: Context[Any, Any], convert_result: bool = False) -> Any:
+        deps: Deps = context.request_context.lifespan_context
+        return await execute(self.spec, arguments, deps, ContextConfirmer(context))
+
+
+async def _unused(**_: Any) -> None:  # the SDK requires a callable; SpecTool.run never calls it
+    return None
+
+
+def to_sdk_tool(spec: ToolSpec[Any, Any]) -> SpecTool:
+    return SpecTool(
+        fn=_unused,
+        name=spec.name,
+        title=spec.title,
+        description=spec.description,
+        parameters=spec.input_schema(),
+        fn_metadata=FuncMetadata(arg_model=ArgModelBase, output_schema=spec.output_schema()),
+        is_async=True,
+        annotations=spec.annotations.to_mcp(spec.title),
+        spec=spec,
+    )
+
+
+def select_tools(settings: Settings) -> list[ToolSpec[Any, Any]]:
+    """Toolsets, then allow list, then deny list; read-only always wins; only configured providers."""
+    known = {t.name for t in ALL_TOOLS}
+    for label, names, valid in (
+        ("toolset", settings.toolsets, set(TOOLSETS)),
+        ("tool", settings.tools, known),
+        ("tool", settings.exclude_tools, known),
+    ):
+        unknown = sorted(set(names or ()) - valid)
+        if unknown:
+            raise ConfigError(f"unknown {label}(s): {', '.join(unknown)}. Valid: {', '.join(sorted(valid))}.")
+    chosen = [t for t in ALL_TOOLS if settings.toolsets is None or t.toolset in settings.toolsets]
+    if settings.tools:
+        chosen = [t for t in chosen if t.name in settings.tools]
+    if settings.exclude_tools:
+        chosen = [t for t in chosen if t.name not in settings.exclude_tools]
+    if settings.read_only:
+        chosen = [t for t in chosen if t.annotations.read_only]
+    configured = {"imbrace": settings.imbrace_configured, "bird": settings.bird_configured}
+    return [t for t in chosen if configured[t.provider]]
+
+
+def build_server(
+    settings: Settings,
+    *,
+    deps_factory: Callable[[Settings], Deps] = build_deps,
+    specs: Sequence[ToolSpec[Any, Any]] | None = None,
+) -> MCPServer[Deps]:
+    """The MCP server for these settings. `deps_factory` lets tests point the clients at fakes."""
+    selected = list(specs) if specs is not None else select_tools(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[Deps]) -> AsyncIterator[Deps]:
+        deps = deps_factory(settings)
+        try:
+            yield deps
+        finally:
+            await deps.aclose()
+
+    server: MCPServer[Deps] = MCPServer(
+        name="channel-mcp",
+        title="channel-mcp" + (" (sandbox)" if settings.sandbox else ""),
+        version=__version__,
+        instructions=INSTRUCTIONS + (SANDBOX_NOTE if settings.sandbox else ""),
+        website_url=None,
+        tools=[to_sdk_tool(spec) for spec in selected],
+        lifespan=lifespan,
+        log_level=settings.log_level,
+        warn_on_duplicate_tools=False,
+    )
+    from channel_mcp.resources import register_resources
+
+    register_resources(server, settings)
+    return server
+
+
+def tool_table(specs: Sequence[ToolSpec[Any, Any]] = ALL_TOOLS) -> list[dict[str, Any]]:
+    """Per-tool model-visible cost: bytes of name + description + inputSchema, divided by 4."""
+    rows = []
+    for spec in specs:
+        visible = json.dumps(
+            {"name": spec.name, "description": spec.description, "inputSchema": spec.input_schema()},
+            separators=(",", ":"),
+        )
+        ann = spec.annotations
+        kind = "RO" if ann.read_only else ("D" if ann.destructive else "W")
+        rows.append(
+            {
+                "name": spec.name,
+                "toolset": spec.toolset,
+                "annotations": kind + (" idem" if ann.idempotent and not ann.read_only else ""),
+                "tokens": len(visible.encode()) // 4,
+            }
+        )
+    return rows

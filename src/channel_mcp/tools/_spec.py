@@ -1,0 +1,329 @@
+"""The tool pattern: a tool is one declared `ToolSpec`; `execute` is the one place that runs it.
+
+`execute` validates arguments (nothing is sent when they are wrong), asks for confirmation before
+destructive calls, runs the handler against the lifespan's clients, turns every failure into an
+`isError` result the model can act on, and cleans and bounds what goes back (masked secrets, no
+invisible format characters, at most `max_result_chars`). Writes are audited and invalidate the
+listing cache.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
+
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from channel_mcp.errors import (
+    AuthError,
+    BadRequestError,
+    ChannelMCPError,
+    CircuitOpenError,
+    ConfigError,
+    InputError,
+    NotFoundError,
+    RateLimitError,
+    UpstreamError,
+)
+from channel_mcp.http import Exchange, exchanges
+from channel_mcp.masking import clean, redact
+from channel_mcp.models import Page
+
+if TYPE_CHECKING:
+    from channel_mcp.deps import Deps
+
+logger = logging.getLogger("channel_mcp.tools")
+
+I = TypeVar("I", bound=BaseModel)  # noqa: E741
+O = TypeVar("O", bound=BaseModel)  # noqa: E741
+Provider = Literal["imbrace", "bird"]
+
+
+class ToolInput(BaseModel):
+    """Base of every input model: unknown arguments are refused, and values never echo into errors."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Annotations:
+    """Required on every tool: no defaults, so nobody forgets to decide."""
+
+    read_only: bool
+    destructive: bool
+    idempotent: bool
+
+    def to_mcp(self, title: str) -> ToolAnnotations:
+        return ToolAnnotations(
+            title=title,
+            read_only_hint=self.read_only,
+            destructive_hint=self.destructive,
+            idempotent_hint=self.idempotent,
+            open_world_hint=True,
+        )
+
+
+RO = Annotations(read_only=True, destructive=False, idempotent=True)
+WRITE = Annotations(read_only=False, destructive=False, idempotent=False)
+WRITE_IDEM = Annotations(read_only=False, destructive=False, idempotent=True)
+DESTRUCTIVE = Annotations(read_only=False, destructive=True, idempotent=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec(Generic[I, O]):
+    name: str
+    title: str
+    description: str
+    toolset: str
+    provider: Provider
+    annotations: Annotations
+    input_model: type[I]
+    output_model: type[O]
+    handler: Callable[[Deps, I], Awaitable[O]]
+    # The listing tool that shows valid ids, named in 404 errors.
+    lists_with: str
+    # For destructive tools: a one-line description of what will be destroyed (may fetch its name).
+    describe_target: Callable[[Deps, I], Awaitable[str]] | None = None
+    # Argument names whose values are secrets: write-only, masked in audit and redacted from output.
+    secret_args: tuple[str, ...] = ()
+    # Error hint for creates that may have happened.
+    verify_with: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def input_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = compact_schema(self.input_model.model_json_schema())
+        # Unknown arguments are still refused with a clear error; saying so in every schema costs tokens.
+        schema.pop("additionalProperties", None)
+        return schema
+
+    def output_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = compact_schema(self.output_model.model_json_schema(mode="serialization"))
+        return schema
+
+
+def compact_schema(schema: Any) -> Any:
+    """Drop what costs tokens and says nothing: titles, `null` arms of optionals, `default: null`."""
+    if isinstance(schema, list):
+        return [compact_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    any_of = schema.get("anyOf")
+    if isinstance(any_of, list):
+        arms = [arm for arm in any_of if arm != {"type": "null"}]
+        if len(arms) == 1 and len(arms) < len(any_of):
+            merged = {k: v for k, v in schema.items() if k != "anyOf"}
+            merged.update(arms[0])
+            schema = merged
+    for key, value in schema.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if key == "default" and value is None:
+            continue
+        if key == "additionalProperties" and value is True:
+            continue
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {name: compact_schema(prop) for name, prop in value.items()}
+        else:
+            out[key] = compact_schema(value)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- running a tool
+
+
+def _result(text: str, structured: dict[str, Any] | None = None, *, error: bool = False) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured, is_error=error)
+
+
+def validation_message(spec: ToolSpec[Any, Any], exc: ValidationError) -> str:
+    problems = []
+    for err in exc.errors(include_input=False, include_url=False):
+        where = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown argument"
+        problems.append(f"{where}: {msg}" if where else msg)
+    return f"Invalid arguments for {spec.name}: " + "; ".join(problems) + ". Nothing was sent."
+
+
+def error_message(spec: ToolSpec[Any, Any], exc: ChannelMCPError, args: BaseModel | None) -> str:
+    """The one place that turns an exception into text the model can act on. Never a trace, never a secret."""
+    if isinstance(exc, InputError):
+        return f"Invalid arguments for {spec.name}: {exc} Nothing was sent."
+    if isinstance(exc, ConfigError):
+        return f"{spec.name} is not configured: {exc}"
+    if not isinstance(exc, UpstreamError):
+        return f"{spec.name} failed: {exc}"
+    text = exc.message
+    if isinstance(exc, AuthError):
+        return f"{text} The key's value is never shown."
+    if isinstance(exc, NotFoundError):
+        ids = _id_args(args)
+        what = ", ".join(f"{k}={v!r}" for k, v in ids.items()) or "the requested object"
+        return f"Not found: {what} does not exist. Use {spec.lists_with} to find valid ids."
+    if isinstance(exc, RateLimitError | CircuitOpenError):
+        wait = exc.retry_after
+        when = f"Retry after {max(1, round(wait))} s." if wait is not None else "Wait a few seconds, then retry."
+        return f"{text} {when}"
+    if exc.maybe_applied:
+        check = spec.verify_with or spec.lists_with
+        return (
+            f"{text} The request may have been applied even though it failed: do not simply repeat it. "
+            f"Call {check} first to see whether it happened, then retry only if it did not."
+        )
+    if isinstance(exc, BadRequestError):
+        return f"{text} Fix the arguments and try again."
+    return f"{text} This is likely transient: try again shortly."
+
+
+def _id_args(args: BaseModel | None) -> dict[str, str]:
+    if args is None:
+        return {}
+    return {k: v for k, v in args.__dict__.items() if k.endswith("_id") and isinstance(v, str)}
+
+
+def to_data(out: BaseModel) -> tuple[dict[str, Any], int]:
+    """Dump an output model compactly; returns the data and, for offset pages, where the page starts."""
+    data = out.model_dump(mode="json", by_alias=True, exclude_none=True)
+    start = 0
+    if isinstance(out, Page) and out.next:
+        for value in out.next.values():
+            if isinstance(value, int):
+                start = value - len(out.items)
+    return data, start
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def fit(data: dict[str, Any], limit: int, *, start: int = 0) -> tuple[dict[str, Any], str]:
+    """Cut a result to at most `limit` characters of JSON, saying what was left out and how to get it."""
+    text = dumps(data)
+    if len(text) <= limit:
+        return data, text
+    items = data.get("items")
+    if isinstance(items, list) and items:
+        lo, hi = 0, len(items)
+        while lo < hi:  # the largest prefix that fits, with room for the note
+            mid = (lo + hi + 1) // 2
+            if len(dumps({**data, "items": items[:mid]})) + 400 <= limit:
+                lo = mid
+            else:
+                hi = mid - 1
+        kept = lo
+        cut = {**data, "items": items[:kept], "truncated": True}
+        nxt = data.get("next") or {}
+        key = next((k for k, v in nxt.items() if isinstance(v, int)), None)
+        if key is not None or not nxt:
+            key = key or "skip"
+            cut["next"] = {key: start + kept}
+            cut["has_more"] = True
+            cut["note"] = (
+                f"Only {kept} of {len(items)} items fit the result budget; continue with {key}={start + kept} "
+                "or ask for a smaller limit."
+            )
+        else:
+            cut["note"] = (
+                f"Only {kept} of {len(items)} items fit the result budget; call again with limit={max(1, kept)} "
+                "to read this page in smaller parts."
+            )
+        return cut, dumps(cut)
+    trimmed = _trim(data, limit)
+    trimmed["truncated"] = True
+    trimmed["note"] = "Large values were shortened to fit the result budget."
+    return trimmed, dumps(trimmed)
+
+
+def _trim(data: dict[str, Any], limit: int) -> dict[str, Any]:
+    budget = max(200, limit // 4)
+    while True:
+        out: dict[str, Any] = _shorten(data, budget)
+        if len(dumps(out)) + 200 <= limit or budget <= 50:
+            return out
+        budget //= 2
+
+
+def _shorten(value: Any, budget: int) -> Any:
+    if isinstance(value, str):
+        return value if len(value) <= budget else value[:budget] + "…"
+    if isinstance(value, list):
+        return [_shorten(v, budget) for v in value[: max(1, budget // 20)]]
+    if isinstance(value, dict):
+        return {k: _shorten(v, budget) for k, v in value.items()}
+    return value
+
+
+async def execute(spec: ToolSpec[Any, Any], arguments: dict[str, Any], deps: Deps, confirmer: Any) -> CallToolResult:
+    """Run one tool call end to end. `confirmer` asks the user (elicitation) and may be None."""
+    started = time.monotonic()
+    try:
+        args = spec.input_model.model_validate(arguments)
+    except ValidationError as exc:
+        return _result(validation_message(spec, exc), error=True)
+    trace: list[Exchange] = []
+    token = exchanges.set(trace)
+    try:
+        return await _run(spec, args, deps, confirmer, trace, started)
+    except Exception:
+        logger.exception("tool %s crashed", spec.name)
+        return _result(f"{spec.name} failed with an internal error; it has been logged. Try again.", error=True)
+    finally:
+        exchanges.reset(token)
+
+
+async def _run(
+    spec: ToolSpec[Any, Any], args: BaseModel, deps: Deps, confirmer: Any, trace: list[Exchange], started: float
+) -> CallToolResult:
+    secrets = [*deps.secret_values, *_secret_inputs(spec, args)]
+    outcome = "not-needed"
+    if spec.annotations.destructive:
+        from channel_mcp.safety import confirm_destructive
+
+        outcome, refusal = await confirm_destructive(spec, args, deps, confirmer)
+        trace.clear()  # the name lookup is not part of the audited write
+        if refusal is not None:
+            deps.audit_write(spec, args, outcome=outcome, trace=[], started=started, error=refusal)
+            return _result(refusal, error=True)
+    try:
+        out = await spec.handler(deps, args)
+    except ChannelMCPError as exc:
+        message = redact(error_message(spec, exc, args), secrets)
+        logger.info("tool %s failed: %s", spec.name, type(exc).__name__)
+        if not spec.annotations.read_only:
+            deps.audit_write(spec, args, outcome=outcome, trace=trace, started=started, error=message)
+            if isinstance(exc, UpstreamError) and exc.maybe_applied:
+                deps.cache.invalidate(spec.provider)
+        return _result(message, error=True)
+
+    data, start = to_data(out)
+    data = clean(data)
+    if deps.sandbox:
+        data["sandbox"] = True
+    data, text = fit(data, deps.max_result_chars, start=start)
+    if secrets:
+        redacted = redact(text, secrets)
+        if redacted != text:
+            text = redacted
+            data = cast(dict[str, Any], json.loads(text))
+    if not spec.annotations.read_only:
+        deps.audit_write(spec, args, outcome=outcome, trace=trace, started=started, error=None)
+        deps.cache.invalidate(spec.provider)
+    return _result(text, data)
+
+
+def _secret_inputs(spec: ToolSpec[Any, Any], args: BaseModel) -> list[str]:
+    values: list[str] = []
+    for name in spec.secret_args:
+        value = getattr(args, name, None)
+        if isinstance(value, str):
+            values.append(value)
+        elif isinstance(value, dict):
+            values.extend(str(v) for v in value.values() if isinstance(v, str | int) and len(str(v)) >= 4)
+    return values

@@ -1,0 +1,326 @@
+"""Toolset `imbrace_channels`: list, read, create, update and delete iMBRACE channels of every type."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, model_validator
+
+from channel_mcp.deps import Deps
+from channel_mcp.imbrace.models import Channel
+from channel_mcp.models import ActionResult, Page
+from channel_mcp.tools._args import ChannelId, ChannelType, Config, Confirm, Name, OptName, limit
+from channel_mcp.tools._spec import DESTRUCTIVE, RO, WRITE, WRITE_IDEM, ToolInput, ToolSpec
+
+TOOLSET = "imbrace_channels"
+LIST = "imbrace_list_channels"
+Secret = Annotated[str, Field(description="WhatsApp access token (write-only, never shown).", min_length=1)]
+
+
+def _need_one(model: BaseModel, *names: str) -> None:
+    if all(getattr(model, n) is None for n in names):
+        raise ValueError(f"give at least one of {', '.join(names)}")
+
+
+class ListChannelsIn(ToolInput):
+    type: ChannelType | None = Field(None, description="Only this channel type.")
+    limit: int | None = limit(None)
+    offset: int | None = Field(None, ge=0, description="Items to skip.")
+
+
+class ChannelIdIn(ToolInput):
+    channel_id: ChannelId
+
+
+class NoArgs(ToolInput):
+    pass
+
+
+class CountOut(BaseModel):
+    count: int = Field(description="Number of channels.")
+
+
+class CreateChannelIn(ToolInput):
+    type: ChannelType = Field(description="Channel type.")
+    name: Name
+    config: Config
+
+
+class UpdateChannelIn(ToolInput):
+    channel_id: ChannelId
+    name: OptName
+    active: bool | None = Field(None, description="false deactivates, true reactivates.")
+    config: Config
+
+    @model_validator(mode="after")
+    def _one(self) -> UpdateChannelIn:
+        _need_one(self, "name", "active", "config")
+        return self
+
+
+class DeleteChannelIn(ToolInput):
+    channel_id: ChannelId
+    api_version: str = Field("v1", pattern="^v[13]$", description="API version: v1 or v3.")
+    confirm: Confirm
+
+
+class NameIn(ToolInput):
+    name: Name
+
+
+class NameConfigIn(ToolInput):
+    name: Name
+    config: Config
+
+
+class CreateFacebookIn(ToolInput):
+    page_id: str = Field(description="Facebook page id (see imbrace_list_facebook_pages).", min_length=1)
+    credential_id: str = Field(description="Facebook credential id.", min_length=1)
+    name: OptName
+
+
+class UpdateFacebookIn(ToolInput):
+    channel_id: ChannelId
+    page_id: str | None = Field(None, description="Facebook page id.", min_length=1)
+    credential_id: str | None = Field(None, description="Facebook credential id.", min_length=1)
+    name: OptName
+    config: Config
+
+    @model_validator(mode="after")
+    def _one(self) -> UpdateFacebookIn:
+        _need_one(self, "page_id", "credential_id", "name", "config")
+        return self
+
+
+class CreateEmailIn(ToolInput):
+    email: str = Field(description="Inbox address.", pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+    name: OptName
+    config: Config
+
+
+class CreateWhatsappIn(ToolInput):
+    phone_number_id: str = Field(description="WhatsApp Business phone number id.", min_length=1, max_length=64)
+    access_token: Secret
+    name: OptName
+    config: Config
+
+
+class UpdateWhatsappIn(ToolInput):
+    channel_id: ChannelId
+    phone_number_id: str | None = Field(None, description="Phone number id.", min_length=1, max_length=64)
+    access_token: str | None = Field(None, description="New access token (write-only).", min_length=1)
+    name: OptName
+    config: Config
+
+    @model_validator(mode="after")
+    def _one(self) -> UpdateWhatsappIn:
+        _need_one(self, "phone_number_id", "access_token", "name", "config")
+        return self
+
+
+async def _list(d: Deps, a: ListChannelsIn) -> Page[Channel]:
+    return await d.imbrace.channel.list(type=a.type, limit=a.limit, offset=a.offset)
+
+
+async def _get(d: Deps, a: ChannelIdIn) -> Channel:
+    return await d.imbrace.channel.get(a.channel_id)
+
+
+async def _count(d: Deps, a: NoArgs) -> CountOut:
+    return CountOut(count=await d.imbrace.channel.get_count())
+
+
+async def _create(d: Deps, a: CreateChannelIn) -> Channel:
+    return await d.imbrace.channel.create(type=a.type, name=a.name, config=a.config)
+
+
+async def _update(d: Deps, a: UpdateChannelIn) -> Channel:
+    return await d.imbrace.channel.update(a.channel_id, name=a.name, active=a.active, config=a.config)
+
+
+async def _delete(d: Deps, a: DeleteChannelIn) -> ActionResult:
+    if a.api_version == "v3":
+        return await d.imbrace.channel.delete_v3(a.channel_id)
+    return await d.imbrace.channel.delete(a.channel_id)
+
+
+async def _describe_channel(d: Deps, a: DeleteChannelIn) -> str:
+    channel = await d.imbrace.channel.get(a.channel_id)
+    kind = channel.channel_type or channel.type or "channel"
+    return f"delete the {kind} channel {channel.name!r} ({a.channel_id})"
+
+
+async def _web(d: Deps, a: NameIn) -> Channel:
+    return await d.imbrace.channel.create_web(a.name)
+
+
+async def _facebook(d: Deps, a: CreateFacebookIn) -> Channel:
+    return await d.imbrace.channel.create_facebook(page_id=a.page_id, credential_id=a.credential_id, name=a.name)
+
+
+async def _update_facebook(d: Deps, a: UpdateFacebookIn) -> Channel:
+    return await d.imbrace.channel.update_facebook(
+        a.channel_id, page_id=a.page_id, credential_id=a.credential_id, name=a.name, config=a.config
+    )
+
+
+async def _instagram(d: Deps, a: NameConfigIn) -> Channel:
+    return await d.imbrace.channel.create_instagram(a.name, config=a.config)
+
+
+async def _email(d: Deps, a: CreateEmailIn) -> Channel:
+    return await d.imbrace.channel.create_email(a.email, name=a.name, config=a.config)
+
+
+async def _wechat(d: Deps, a: NameConfigIn) -> Channel:
+    return await d.imbrace.channel.create_wechat(a.name, config=a.config)
+
+
+async def _line(d: Deps, a: NameConfigIn) -> Channel:
+    return await d.imbrace.channel.create_line(a.name, config=a.config)
+
+
+async def _whatsapp(d: Deps, a: CreateWhatsappIn) -> Channel:
+    return await d.imbrace.channel.create_whatsapp(
+        phone_number_id=a.phone_number_id, access_token=a.access_token, name=a.name, config=a.config
+    )
+
+
+async def _update_whatsapp(d: Deps, a: UpdateWhatsappIn) -> Channel:
+    return await d.imbrace.channel.update_whatsapp(
+        a.channel_id, phone_number_id=a.phone_number_id, access_token=a.access_token, name=a.name, config=a.config
+    )
+
+
+def _spec(
+    name: str, title: str, description: str, ann: Any, i: Any, o: Any, handler: Any, **kw: Any
+) -> ToolSpec[Any, Any]:
+    if not ann.read_only and not ann.idempotent:
+        kw.setdefault("verify_with", LIST)
+    return ToolSpec(name, title, description, TOOLSET, "imbrace", ann, i, o, handler, LIST, **kw)
+
+
+TOOLS: list[ToolSpec[Any, Any]] = [
+    _spec(
+        LIST,
+        "List channels",
+        "List iMBRACE channels, optionally of one type.",
+        RO,
+        ListChannelsIn,
+        Page[Channel],
+        _list,
+    ),
+    _spec("imbrace_get_channel", "Get channel", "Get one iMBRACE channel.", RO, ChannelIdIn, Channel, _get),
+    _spec("imbrace_count_channels", "Count channels", "Count iMBRACE channels.", RO, NoArgs, CountOut, _count),
+    _spec(
+        "imbrace_create_channel",
+        "Create channel",
+        "Create a channel of any type.",
+        WRITE,
+        CreateChannelIn,
+        Channel,
+        _create,
+    ),
+    _spec(
+        "imbrace_update_channel",
+        "Update channel",
+        "Rename, (de)activate or reconfigure a channel.",
+        WRITE_IDEM,
+        UpdateChannelIn,
+        Channel,
+        _update,
+    ),
+    _spec(
+        "imbrace_delete_channel",
+        "Delete channel",
+        "Delete a channel permanently.",
+        DESTRUCTIVE,
+        DeleteChannelIn,
+        ActionResult,
+        _delete,
+        describe_target=_describe_channel,
+    ),
+    _spec(
+        "imbrace_create_web_channel",
+        "Create web channel",
+        "Create a website chat channel.",
+        WRITE,
+        NameIn,
+        Channel,
+        _web,
+    ),
+    _spec(
+        "imbrace_create_facebook_channel",
+        "Create Facebook channel",
+        "Connect a Facebook page as a channel.",
+        WRITE,
+        CreateFacebookIn,
+        Channel,
+        _facebook,
+    ),
+    _spec(
+        "imbrace_update_facebook_channel",
+        "Update Facebook channel",
+        "Change a Facebook channel's page, credential, name or config.",
+        WRITE_IDEM,
+        UpdateFacebookIn,
+        Channel,
+        _update_facebook,
+    ),
+    _spec(
+        "imbrace_create_instagram_channel",
+        "Create Instagram channel",
+        "Create an Instagram channel.",
+        WRITE,
+        NameConfigIn,
+        Channel,
+        _instagram,
+    ),
+    _spec(
+        "imbrace_create_email_channel",
+        "Create email channel",
+        "Create an email inbox channel.",
+        WRITE,
+        CreateEmailIn,
+        Channel,
+        _email,
+    ),
+    _spec(
+        "imbrace_create_wechat_channel",
+        "Create WeChat channel",
+        "Create a WeChat channel.",
+        WRITE,
+        NameConfigIn,
+        Channel,
+        _wechat,
+    ),
+    _spec(
+        "imbrace_create_line_channel",
+        "Create LINE channel",
+        "Create a LINE channel.",
+        WRITE,
+        NameConfigIn,
+        Channel,
+        _line,
+    ),
+    _spec(
+        "imbrace_create_whatsapp_channel",
+        "Create WhatsApp channel",
+        "Connect a WhatsApp Business number.",
+        WRITE,
+        CreateWhatsappIn,
+        Channel,
+        _whatsapp,
+        secret_args=("access_token",),
+    ),
+    _spec(
+        "imbrace_update_whatsapp_channel",
+        "Update WhatsApp channel",
+        "Change a WhatsApp channel's number, token, name or config.",
+        WRITE_IDEM,
+        UpdateWhatsappIn,
+        Channel,
+        _update_whatsapp,
+        secret_args=("access_token",),
+    ),
+]

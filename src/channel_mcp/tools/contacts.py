@@ -1,0 +1,284 @@
+"""Toolset `imbrace_contacts`: find customers, read their history, correct details, export, upload files."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+import re
+from typing import Any
+
+from pydantic import BaseModel, Field, model_validator
+
+from channel_mcp.deps import Deps
+from channel_mcp.errors import InputError
+from channel_mcp.imbrace.models import (
+    Contact,
+    ContactComment,
+    ContactFile,
+    Conversation,
+    ConversationActivity,
+    UploadedFile,
+)
+from channel_mcp.models import Page
+from channel_mcp.tools._args import ChannelType, ContactId, OptName, Skip, limit
+from channel_mcp.tools._spec import RO, WRITE, WRITE_IDEM, ToolInput, ToolSpec
+
+TOOLSET = "imbrace_contacts"
+LIST = "imbrace_list_contacts"
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+CSV_BUDGET = 50_000
+PREVIEW_ROWS = 20
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+class ListContactsIn(ToolInput):
+    limit: int = limit(50)
+    skip: Skip
+
+
+class ContactIdIn(ToolInput):
+    contact_id: ContactId
+
+
+class UpdateContactIn(ToolInput):
+    contact_id: ContactId
+    name: OptName
+    email: str | None = Field(None, description="Email address.", pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+    phone: str | None = Field(None, description="Phone in E.164, e.g. +84901234567.", pattern=r"^\+[1-9]\d{1,14}$")
+
+    @model_validator(mode="after")
+    def _one(self) -> UpdateContactIn:
+        if self.name is None and self.email is None and self.phone is None:
+            raise ValueError("give at least one of name, email, phone")
+        return self
+
+
+class SearchIn(ToolInput):
+    q: str = Field(description="Text to find in name, email or phone.", min_length=1, max_length=200)
+    limit: int = limit(10)
+    skip: Skip
+
+
+class ExportIn(ToolInput):
+    sort: str | None = Field(None, description="Sort column; prefix - for descending.", pattern=r"^-?[A-Za-z_]{1,64}$")
+
+
+class ExportOut(BaseModel):
+    rows: int = Field(description="Data rows in the export.")
+    columns: list[str] = Field(description="Column names.")
+    csv: str | None = Field(None, description="The whole CSV, when it fits the budget.")
+    preview: str | None = Field(None, description="Header and first rows, when the whole CSV is too large.")
+    truncated: bool = Field(description="True when only a preview is returned.")
+    note: str | None = None
+
+
+class ConversationsIn(ToolInput):
+    contact_id: ContactId
+    channel_types: list[ChannelType] | None = Field(None, min_length=1, max_length=8, description="Only these types.")
+
+
+class CommentsIn(ToolInput):
+    contact_id: ContactId
+    limit: int = limit(20)
+    skip: Skip
+
+
+class ActivitiesIn(ToolInput):
+    conversation_id: str = Field(description="Conversation id.")
+
+
+class UploadIn(ToolInput):
+    filename: str = Field(description="File name, e.g. contacts.csv.", min_length=1, max_length=255)
+    content_base64: str = Field(description="File content, base64 (max 10 MB decoded).", min_length=1)
+    content_type: str | None = Field(
+        None, description="MIME type; guessed from filename.", max_length=127, pattern=r"^[\w.+-]+/[\w.+-]+$"
+    )
+
+
+class Conversations(BaseModel):
+    items: list[Conversation]
+
+
+class Files(BaseModel):
+    items: list[ContactFile]
+
+
+class Activities(BaseModel):
+    items: list[ConversationActivity]
+
+
+async def _list(d: Deps, a: ListContactsIn) -> Page[Contact]:
+    return await d.imbrace.contacts.list(limit=a.limit, skip=a.skip)
+
+
+async def _get(d: Deps, a: ContactIdIn) -> Contact:
+    return await d.imbrace.contacts.get(a.contact_id)
+
+
+async def _update(d: Deps, a: UpdateContactIn) -> Contact:
+    return await d.imbrace.contacts.update(a.contact_id, name=a.name, email=a.email, phone=a.phone)
+
+
+async def _search(d: Deps, a: SearchIn) -> Page[Contact]:
+    return await d.imbrace.contacts.search(a.q, limit=a.limit, skip=a.skip)
+
+
+def summarize_csv(text: str, budget: int = CSV_BUDGET) -> ExportOut:
+    """Row count and columns always; the text when it fits `budget` characters, else a preview."""
+    text = text.lstrip("\ufeff")
+    reader = csv.reader(io.StringIO(text))
+    columns = next(reader, [])
+    rows = sum(1 for row in reader if row)
+    if len(text) <= budget:
+        return ExportOut(rows=rows, columns=columns, csv=text, truncated=False)
+    lines = text.splitlines(keepends=True)
+    preview = "".join(lines[: PREVIEW_ROWS + 1])[: budget // 2]
+    return ExportOut(
+        rows=rows,
+        columns=columns,
+        preview=preview,
+        truncated=True,
+        note=(
+            f"The export has {rows} rows ({len(text)} characters), over the {budget}-character budget; "
+            "this is the header and first rows. Read every contact with imbrace_list_contacts, paging with skip."
+        ),
+    )
+
+
+async def _export(d: Deps, a: ExportIn) -> ExportOut:
+    return summarize_csv(await d.imbrace.contacts.export_csv(sort=a.sort), d.settings.csv_budget)
+
+
+async def _conversations(d: Deps, a: ConversationsIn) -> Conversations:
+    return Conversations(items=await d.imbrace.contacts.get_conversations(a.contact_id, channel_types=a.channel_types))
+
+
+async def _comments(d: Deps, a: CommentsIn) -> Page[ContactComment]:
+    return await d.imbrace.contacts.get_comments(a.contact_id, limit=a.limit, skip=a.skip)
+
+
+async def _files(d: Deps, a: ContactIdIn) -> Files:
+    return Files(items=await d.imbrace.contacts.get_files(a.contact_id))
+
+
+async def _activities(d: Deps, a: ActivitiesIn) -> Activities:
+    return Activities(items=await d.imbrace.contacts.get_activities(a.conversation_id))
+
+
+def sanitize_filename(name: str) -> str:
+    """Last path component only, without control or invisible characters."""
+    base = re.split(r"[\\/]", name)[-1]
+    base = _CONTROL.sub("", base).strip().strip(".")
+    if not base:
+        raise InputError("filename must contain a name, not only separators, dots or control characters.")
+    return base[:255]
+
+
+def decode_upload(content_base64: str) -> bytes:
+    if len(content_base64) > (MAX_UPLOAD_BYTES * 4) // 3 + 8:
+        raise InputError("content_base64 decodes to more than 10 MB; upload a smaller file.")
+    try:
+        data = base64.b64decode("".join(content_base64.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise InputError("content_base64 is not valid base64.") from None
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise InputError("content_base64 decodes to more than 10 MB; upload a smaller file.")
+    if not data:
+        raise InputError("content_base64 decodes to an empty file.")
+    return data
+
+
+async def _upload(d: Deps, a: UploadIn) -> UploadedFile:
+    import mimetypes
+
+    filename = sanitize_filename(a.filename)
+    data = decode_upload(a.content_base64)
+    content_type = a.content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    return await d.imbrace.contacts.upload_contacts(filename, data, content_type=content_type)
+
+
+def _spec(
+    name: str, title: str, description: str, ann: Any, i: Any, o: Any, handler: Any, **kw: Any
+) -> ToolSpec[Any, Any]:
+    return ToolSpec(name, title, description, TOOLSET, "imbrace", ann, i, o, handler, LIST, **kw)
+
+
+TOOLS: list[ToolSpec[Any, Any]] = [
+    _spec(LIST, "List contacts", "List contacts, a page at a time.", RO, ListContactsIn, Page[Contact], _list),
+    _spec("imbrace_get_contact", "Get contact", "Get one contact.", RO, ContactIdIn, Contact, _get),
+    _spec(
+        "imbrace_update_contact",
+        "Update contact",
+        "Correct a contact's name, email or phone.",
+        WRITE_IDEM,
+        UpdateContactIn,
+        Contact,
+        _update,
+    ),
+    _spec(
+        "imbrace_search_contacts",
+        "Search contacts",
+        "Find contacts by name, email or phone.",
+        RO,
+        SearchIn,
+        Page[Contact],
+        _search,
+    ),
+    _spec(
+        "imbrace_export_contacts_csv",
+        "Export contacts",
+        "Export all contacts as CSV.",
+        RO,
+        ExportIn,
+        ExportOut,
+        _export,
+    ),
+    _spec(
+        "imbrace_list_contact_conversations",
+        "List contact conversations",
+        "List a contact's conversations.",
+        RO,
+        ConversationsIn,
+        Conversations,
+        _conversations,
+    ),
+    _spec(
+        "imbrace_list_contact_comments",
+        "List contact comments",
+        "List internal notes on a contact.",
+        RO,
+        CommentsIn,
+        Page[ContactComment],
+        _comments,
+    ),
+    _spec(
+        "imbrace_list_contact_files",
+        "List contact files",
+        "List files attached to a contact.",
+        RO,
+        ContactIdIn,
+        Files,
+        _files,
+    ),
+    _spec(
+        "imbrace_list_conversation_activities",
+        "List conversation activities",
+        "List a conversation's activity log.",
+        RO,
+        ActivitiesIn,
+        Activities,
+        _activities,
+    ),
+    _spec(
+        "imbrace_upload_contact_file",
+        "Upload contact file",
+        "Upload a file (base64); returns its URL.",
+        WRITE,
+        UploadIn,
+        UploadedFile,
+        _upload,
+        verify_with="imbrace_list_contact_files",
+    ),
+]

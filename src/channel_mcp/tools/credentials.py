@@ -1,0 +1,110 @@
+"""Toolset `imbrace_credentials`: channel credentials and the Facebook pages they give access to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field, model_validator
+
+from channel_mcp.deps import Deps
+from channel_mcp.imbrace.models import ChannelCredential, FacebookPage
+from channel_mcp.models import ActionResult
+from channel_mcp.tools._args import Confirm, CredentialId, OptName
+from channel_mcp.tools._spec import DESTRUCTIVE, RO, WRITE_IDEM, ToolInput, ToolSpec
+
+TOOLSET = "imbrace_credentials"
+GET = "imbrace_get_credential"
+
+
+class CredentialIdIn(ToolInput):
+    credential_id: CredentialId
+
+
+class DeleteCredentialIn(ToolInput):
+    credential_id: CredentialId
+    confirm: Confirm
+
+
+class UpdateCredentialIn(ToolInput):
+    credential_id: CredentialId
+    name: OptName
+    credentials: dict[str, Any] | None = Field(None, description="Credential values to set (write-only, never shown).")
+
+    @model_validator(mode="after")
+    def _one(self) -> UpdateCredentialIn:
+        if self.name is None and not self.credentials:
+            raise ValueError("give name or credentials")
+        return self
+
+
+class FacebookPages(BaseModel):
+    items: list[FacebookPage] = Field(description="Pages this credential can connect.")
+
+
+async def _pages(d: Deps, a: CredentialIdIn) -> FacebookPages:
+    return FacebookPages(items=await d.imbrace.channel.get_facebook_pages(a.credential_id))
+
+
+async def _get(d: Deps, a: CredentialIdIn) -> ChannelCredential:
+    return await d.imbrace.channel.get_credential(a.credential_id)
+
+
+async def _update(d: Deps, a: UpdateCredentialIn) -> ChannelCredential:
+    return await d.imbrace.channel.update_credential(a.credential_id, name=a.name, credentials=a.credentials)
+
+
+async def _delete(d: Deps, a: DeleteCredentialIn) -> ActionResult:
+    return await d.imbrace.channel.delete_credential(a.credential_id)
+
+
+async def _describe(d: Deps, a: DeleteCredentialIn) -> str:
+    cred = await d.imbrace.channel.get_credential(a.credential_id)
+    return f"delete the {cred.type or ''} credential {cred.name!r} ({a.credential_id})".replace("  ", " ")
+
+
+def _spec(
+    name: str, title: str, description: str, ann: Any, i: Any, o: Any, handler: Any, **kw: Any
+) -> ToolSpec[Any, Any]:
+    return ToolSpec(name, title, description, TOOLSET, "imbrace", ann, i, o, handler, GET, **kw)
+
+
+TOOLS: list[ToolSpec[Any, Any]] = [
+    _spec(
+        "imbrace_list_facebook_pages",
+        "List Facebook pages",
+        "List the Facebook pages a credential can connect.",
+        RO,
+        CredentialIdIn,
+        FacebookPages,
+        _pages,
+    ),
+    _spec(
+        GET,
+        "Get credential",
+        "Get a channel credential (secret values masked).",
+        RO,
+        CredentialIdIn,
+        ChannelCredential,
+        _get,
+    ),
+    _spec(
+        "imbrace_update_credential",
+        "Update credential",
+        "Rename a credential or replace its values.",
+        WRITE_IDEM,
+        UpdateCredentialIn,
+        ChannelCredential,
+        _update,
+        secret_args=("credentials",),
+    ),
+    _spec(
+        "imbrace_delete_credential",
+        "Delete credential",
+        "Delete a channel credential permanently.",
+        DESTRUCTIVE,
+        DeleteCredentialIn,
+        ActionResult,
+        _delete,
+        describe_target=_describe,
+    ),
+]

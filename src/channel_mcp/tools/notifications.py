@@ -1,0 +1,101 @@
+"""Toolset `imbrace_notifications`: triage the inbox's notifications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from channel_mcp.deps import Deps
+from channel_mcp.imbrace.models import Notification
+from channel_mcp.models import ActionResult, Page
+from channel_mcp.tools._args import Confirm, Skip, limit
+from channel_mcp.tools._spec import DESTRUCTIVE, RO, WRITE_IDEM, ToolInput, ToolSpec
+
+TOOLSET = "imbrace_notifications"
+LIST = "imbrace_list_notifications"
+NotificationId = Field(description="Notification id.")
+
+
+class ListIn(ToolInput):
+    limit: int = limit(20)
+    skip: Skip
+
+
+class MarkReadIn(ToolInput):
+    notification_ids: list[str] | None = Field(
+        None, min_length=1, max_length=500, description="Ids to mark read; omit to mark all."
+    )
+
+
+class DismissIn(ToolInput):
+    notification_id: str = NotificationId
+    confirm: Confirm
+
+
+class DismissAllIn(ToolInput):
+    confirm: Confirm
+
+
+async def _list(d: Deps, a: ListIn) -> Page[Notification]:
+    return await d.imbrace.contacts.list_notifications(limit=a.limit, skip=a.skip)
+
+
+async def _mark(d: Deps, a: MarkReadIn) -> ActionResult:
+    return await d.imbrace.contacts.mark_notifications_read(a.notification_ids)
+
+
+async def _dismiss(d: Deps, a: DismissIn) -> ActionResult:
+    return await d.imbrace.contacts.dismiss_notification(a.notification_id)
+
+
+async def _describe_one(d: Deps, a: DismissIn) -> str:
+    return f"dismiss notification {a.notification_id}"
+
+
+async def _dismiss_all(d: Deps, a: DismissAllIn) -> ActionResult:
+    return await d.imbrace.contacts.dismiss_all_notifications()
+
+
+async def _describe_all(d: Deps, a: DismissAllIn) -> str:
+    return "dismiss ALL notifications"
+
+
+def _spec(
+    name: str, title: str, description: str, ann: Any, i: Any, o: Any, handler: Any, **kw: Any
+) -> ToolSpec[Any, Any]:
+    return ToolSpec(name, title, description, TOOLSET, "imbrace", ann, i, o, handler, LIST, **kw)
+
+
+TOOLS: list[ToolSpec[Any, Any]] = [
+    _spec(LIST, "List notifications", "List inbox notifications, newest first.", RO, ListIn, Page[Notification], _list),
+    _spec(
+        "imbrace_mark_notifications_read",
+        "Mark notifications read",
+        "Mark notifications read (all if no ids).",
+        WRITE_IDEM,
+        MarkReadIn,
+        ActionResult,
+        _mark,
+    ),
+    _spec(
+        "imbrace_dismiss_notification",
+        "Dismiss notification",
+        "Dismiss one notification.",
+        DESTRUCTIVE,
+        DismissIn,
+        ActionResult,
+        _dismiss,
+        describe_target=_describe_one,
+    ),
+    _spec(
+        "imbrace_dismiss_all_notifications",
+        "Dismiss all notifications",
+        "Dismiss every notification.",
+        DESTRUCTIVE,
+        DismissAllIn,
+        ActionResult,
+        _dismiss_all,
+        describe_target=_describe_all,
+    ),
+]
