@@ -9,6 +9,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+# Paging cursors are not secrets, whatever their names say.
+_NOT_SECRET = re.compile(r"(?i)(page|cursor|^next|_count$|_type$|expires)")
 _SECRET_KEY = re.compile(
     r"(?i)(token|secret|passw|api[_-]?key|access[_-]?key|private[_-]?key|signing[_-]?key|authorization|^pwd$|^pin$)"
 )
@@ -43,7 +45,7 @@ def clean(data: Any) -> Any:
         hidden = "visibility" in data and data.get("visibility") not in (None, "public")
         out: dict[str, Any] = {}
         for key, value in data.items():
-            if isinstance(value, str) and value and (_SECRET_KEY.search(str(key)) or (hidden and key == "value")):
+            if isinstance(value, str) and value and (_is_secret_key(str(key)) or (hidden and key == "value")):
                 out[key] = mask_value(value)
             elif hidden and key == "value" and value is not None:
                 out[key] = "****"
@@ -51,6 +53,10 @@ def clean(data: Any) -> Any:
                 out[key] = clean(value)
         return out
     return data
+
+
+def _is_secret_key(key: str) -> bool:
+    return bool(_SECRET_KEY.search(key)) and not _NOT_SECRET.search(key)
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

@@ -45,25 +45,24 @@ async def confirm_destructive(
     """Returns (outcome for the audit log, refusal text or None to proceed). Nothing is sent on refusal."""
     if deps.settings.confirm == "never":
         return "skipped (CHANNEL_MCP_CONFIRM=never)", None
-    target = await _describe(spec, args, deps)
     if confirmer is not None and confirmer.can_ask():
+        target = await _describe(spec, args, deps)
         try:
             answer = await confirmer.ask(f"Confirm: {target}. This cannot be undone.")
         except Exception:  # a client that advertised elicitation but failed to answer
-            logger.warning("elicitation failed for %s", spec.name, exc_info=False)
+            logger.warning("elicitation failed for %s", spec.name)
             answer = "cancel"
         if answer == "accept":
             return "confirmed by the user", None
-        return f"{answer}d by the user" if answer == "decline" else "cancelled by the user", (
-            f"Not done: the user {'declined' if answer == 'decline' else 'cancelled'} the confirmation to {target}. "
-            "Nothing was sent."
-        )
+        verb = "declined" if answer == "decline" else "cancelled"
+        return f"{verb} by the user", f"Not done: the user {verb} the confirmation to {target}. Nothing was deleted."
     if getattr(args, "confirm", None) is True:
         return "confirmed via confirm argument", None
+    target = await _describe(spec, args, deps)
     return "refused: no confirmation", (
         f"{spec.name} needs the user's explicit confirmation and this client cannot ask for it. "
         f"Ask the user whether to {target}; only if they clearly agree, call again with confirm: true. "
-        "Nothing was sent."
+        "Nothing was deleted."
     )
 
 

@@ -102,19 +102,22 @@ class ToolSpec(Generic[I, O]):
         return schema
 
     def output_schema(self) -> dict[str, Any]:
-        schema: dict[str, Any] = compact_schema(self.output_model.model_json_schema(mode="serialization"))
+        schema: dict[str, Any] = compact_schema(
+            self.output_model.model_json_schema(mode="serialization"), inputs=False
+        )
         return schema
 
 
-def compact_schema(schema: Any) -> Any:
-    """Drop what costs tokens and says nothing: titles, `null` arms of optionals, `default: null`."""
+def compact_schema(schema: Any, *, inputs: bool = True) -> Any:
+    """Drop what costs tokens and says nothing: titles and `default: null`; for inputs also the `null`
+    arm of optionals (omit the argument instead). Outputs keep their nulls: results do contain them."""
     if isinstance(schema, list):
-        return [compact_schema(item) for item in schema]
+        return [compact_schema(item, inputs=inputs) for item in schema]
     if not isinstance(schema, dict):
         return schema
     out: dict[str, Any] = {}
     any_of = schema.get("anyOf")
-    if isinstance(any_of, list):
+    if inputs and isinstance(any_of, list):
         arms = [arm for arm in any_of if arm != {"type": "null"}]
         if len(arms) == 1 and len(arms) < len(any_of):
             merged = {k: v for k, v in schema.items() if k != "anyOf"}
@@ -128,9 +131,9 @@ def compact_schema(schema: Any) -> Any:
         if key == "additionalProperties" and value is True:
             continue
         if key == "properties" and isinstance(value, dict):
-            out[key] = {name: compact_schema(prop) for name, prop in value.items()}
+            out[key] = {name: compact_schema(prop, inputs=inputs) for name, prop in value.items()}
         else:
-            out[key] = compact_schema(value)
+            out[key] = compact_schema(value, inputs=inputs)
     return out
 
 
@@ -191,6 +194,9 @@ def _id_args(args: BaseModel | None) -> dict[str, str]:
 def to_data(out: BaseModel) -> tuple[dict[str, Any], int]:
     """Dump an output model compactly; returns the data and, for offset pages, where the page starts."""
     data = out.model_dump(mode="json", by_alias=True, exclude_none=True)
+    for name, info in type(out).model_fields.items():
+        if info.is_required() and name not in data:  # a required null says something: keep it
+            data[name] = None
     start = 0
     if isinstance(out, Page) and out.next:
         for value in out.next.values():

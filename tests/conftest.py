@@ -1,0 +1,95 @@
+"""Shared fixtures: fake credentials, respx-faked upstreams, and an in-memory MCP client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+import respx
+from mcp import Client
+from mcp_types import CallToolResult
+
+from channel_mcp.config import Settings
+from channel_mcp.server import build_server
+
+# Test-only keys. tests/test_secrets.py scans every result and log line for them.
+IMBRACE_KEY = "test-imbrace-key-7f3a9c"
+BIRD_KEY = "test-bird-key-51d0e2"
+IMBRACE = "https://imbrace.test/channel-service"
+BIRD = "https://bird.test"
+WS = "ws-test"
+
+
+def make_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "imbrace_api_key": IMBRACE_KEY,
+        "imbrace_gateway_url": "https://imbrace.test",
+        "bird_access_key": BIRD_KEY,
+        "bird_workspace_id": WS,
+        "bird_api_url": BIRD,
+        "timeout": 5.0,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never read the developer's real environment."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith(("IMBRACE_", "BIRD_", "CHANNEL_MCP_")):
+            monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def upstream() -> Iterator[respx.MockRouter]:
+    with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
+        yield router
+
+
+@asynccontextmanager
+async def connect(settings: Settings, **client_kwargs: Any) -> AsyncIterator[Client]:
+    """An in-memory MCP client on a fresh server. A context manager, not an async fixture, because
+    the SDK's task group must be entered and left in the same task."""
+    async with Client(build_server(settings), **client_kwargs) as c:
+        yield c
+
+
+@pytest.fixture
+def call(settings: Settings, upstream: respx.MockRouter) -> Callable[..., Awaitable[CallToolResult]]:
+    async def _call(tool: str, args: dict[str, Any] | None = None, **client_kwargs: Any) -> CallToolResult:
+        async with connect(settings, **client_kwargs) as c:
+            return await c.call_tool(tool, args or {})
+
+    return _call
+
+
+def envelope(data: Any, **extra: Any) -> dict[str, Any]:
+    return {"success": True, "data": data, **extra}
+
+
+def paged(items: list[Any], *, page: int = 1, limit: int = 50, total: int | None = None) -> dict[str, Any]:
+    total = len(items) if total is None else total
+    pages = max(1, -(-total // limit))
+    return {
+        "success": True,
+        "data": items,
+        "pagination": {
+            "page": page,
+            "limit": limit,
+            "total": total,
+            "total_pages": pages,
+            "has_next": page < pages,
+            "has_prev": page > 1,
+        },
+        "total": total,
+    }

@@ -1,0 +1,400 @@
+"""Every tool, through the real MCP protocol (in-memory client), sends exactly the contract's request.
+
+One row per tool: the arguments, then the method, path, query and JSON body that must reach the fake
+upstream, with the provider's auth header, and an answer that must come back as structured content.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+import respx
+from mcp_types import CallToolResult
+
+from channel_mcp.config import Settings
+from channel_mcp.tools import ALL_TOOLS
+from tests.conftest import BIRD, BIRD_KEY, IMBRACE, IMBRACE_KEY, WS, connect, envelope, paged
+
+CH = {"id": "ch_1", "name": "Support", "type": "web", "is_active": True}
+CONTACT = {"id": "ct_1", "name": "Nguyễn Văn An", "email": "an@example.com", "phone": "+84901234567"}
+BIRD_CH = {"id": "bc_1", "name": "WhatsApp Main", "status": "active", "platformId": "whatsapp"}
+OK = envelope({"id": "x", "deleted": True})
+
+# tool, arguments, method, path, query, body, upstream answer
+CASES: list[tuple[str, dict[str, Any], str, str, dict[str, str], Any, Any]] = [
+    (
+        "imbrace_list_channels",
+        {"type": "whatsapp", "limit": 10, "offset": 20},
+        "GET",
+        "/v1/channels",
+        {"type": "whatsapp", "limit": "10", "offset": "20"},
+        None,
+        paged([CH]),
+    ),
+    ("imbrace_get_channel", {"channel_id": "ch_1"}, "GET", "/v1/channels/ch_1", {}, None, envelope(CH)),
+    ("imbrace_count_channels", {}, "GET", "/v1/channels/_count", {}, None, envelope({"count": 12})),
+    (
+        "imbrace_create_channel",
+        {"type": "line", "name": "LINE JP"},
+        "POST",
+        "/v1/channels",
+        {},
+        {"type": "line", "name": "LINE JP"},
+        envelope(CH),
+    ),
+    (
+        "imbrace_update_channel",
+        {"channel_id": "ch_1", "active": False},
+        "PUT",
+        "/v1/channels/ch_1",
+        {},
+        {"active": False},
+        envelope(CH),
+    ),
+    ("imbrace_delete_channel", {"channel_id": "ch_1", "confirm": True}, "DELETE", "/v1/channels/ch_1", {}, None, OK),
+    (
+        "imbrace_delete_channel",
+        {"channel_id": "ch_1", "api_version": "v3", "confirm": True},
+        "DELETE",
+        "/v3/channels/ch_1",
+        {},
+        None,
+        OK,
+    ),
+    ("imbrace_create_web_channel", {"name": "Site"}, "POST", "/v1/channels/_web", {}, {"name": "Site"}, envelope(CH)),
+    (
+        "imbrace_create_facebook_channel",
+        {"page_id": "p1", "credential_id": "cr_1"},
+        "POST",
+        "/v3/channels/_facebook",
+        {},
+        {"page_id": "p1", "credential_id": "cr_1"},
+        envelope(CH),
+    ),
+    (
+        "imbrace_update_facebook_channel",
+        {"channel_id": "ch_1", "name": "FB"},
+        "PUT",
+        "/v2/channels/_facebook",
+        {},
+        {"channel_id": "ch_1", "name": "FB"},
+        envelope(CH),
+    ),
+    (
+        "imbrace_create_instagram_channel",
+        {"name": "IG", "config": {"a": 1}},
+        "POST",
+        "/v1/channels/_instagram",
+        {},
+        {"name": "IG", "config": {"a": 1}},
+        envelope(CH),
+    ),
+    (
+        "imbrace_create_email_channel",
+        {"email": "help@example.com"},
+        "POST",
+        "/v1/channels/_email",
+        {},
+        {"email": "help@example.com"},
+        envelope(CH),
+    ),
+    (
+        "imbrace_create_wechat_channel",
+        {"name": "WeChat"},
+        "POST",
+        "/v1/channels/_wechat",
+        {},
+        {"name": "WeChat"},
+        envelope(CH),
+    ),
+    ("imbrace_create_line_channel", {"name": "LINE"}, "POST", "/v1/channels/_line", {}, {"name": "LINE"}, envelope(CH)),
+    (
+        "imbrace_create_whatsapp_channel",
+        {"phone_number_id": "1555", "access_token": "wa-secret-token-123456"},
+        "POST",
+        "/v1/channels/_whatsapp",
+        {},
+        {"phone_number_id": "1555", "access_token": "wa-secret-token-123456"},
+        envelope(CH),
+    ),
+    (
+        "imbrace_update_whatsapp_channel",
+        {"channel_id": "ch_1", "access_token": "wa-secret-token-654321"},
+        "PUT",
+        "/v2/channels/_whatsapp",
+        {},
+        {"channel_id": "ch_1", "access_token": "wa-secret-token-654321"},
+        envelope(CH),
+    ),
+    (
+        "imbrace_list_facebook_pages",
+        {"credential_id": "cr_1"},
+        "GET",
+        "/v1/channels/_facebook/credential/cr_1",
+        {},
+        None,
+        envelope([{"id": "p1", "name": "Shop"}]),
+    ),
+    (
+        "imbrace_get_credential",
+        {"credential_id": "cr_1"},
+        "GET",
+        "/v1/channels/credentials/cr_1",
+        {},
+        None,
+        envelope({"id": "cr_1", "name": "FB app", "credentials": {"app_secret": "abcdef0123456789"}}),
+    ),
+    (
+        "imbrace_update_credential",
+        {"credential_id": "cr_1", "credentials": {"app_secret": "new-secret-99887766"}},
+        "PUT",
+        "/v1/channels/credentials/cr_1",
+        {},
+        {"credentials": {"app_secret": "new-secret-99887766"}},
+        envelope({"id": "cr_1"}),
+    ),
+    (
+        "imbrace_delete_credential",
+        {"credential_id": "cr_1", "confirm": True},
+        "DELETE",
+        "/v1/channels/credentials/cr_1",
+        {},
+        None,
+        OK,
+    ),
+    (
+        "imbrace_update_channel_workflow",
+        {"workflow_id": "wf_1", "channel_id": "ch_1"},
+        "PUT",
+        "/v1/channels/workflows/wf_1",
+        {},
+        {"channel_id": "ch_1"},
+        envelope({"id": "wf_1", "channel_id": "ch_1"}),
+    ),
+    (
+        "imbrace_delete_channel_workflow",
+        {"workflow_id": "wf_1", "confirm": True},
+        "DELETE",
+        "/v1/channels/workflows/wf_1",
+        {},
+        None,
+        OK,
+    ),
+    (
+        "imbrace_list_assignable_teams",
+        {},
+        "GET",
+        "/v1/assign/teams/all",
+        {},
+        None,
+        envelope([{"id": "tm_1", "name": "Sales"}]),
+    ),
+    (
+        "imbrace_list_team_observers",
+        {"team_id": "tm_1"},
+        "GET",
+        "/v1/assign/team/tm_1/observers",
+        {},
+        None,
+        envelope([{"id": "u1", "name": "Mai"}]),
+    ),
+    (
+        "imbrace_list_contacts",
+        {"limit": 25, "skip": 50},
+        "GET",
+        "/v1/contacts",
+        {"limit": "25", "skip": "50"},
+        None,
+        paged([CONTACT], total=240),
+    ),
+    ("imbrace_get_contact", {"contact_id": "ct_1"}, "GET", "/v1/contacts/ct_1", {}, None, envelope(CONTACT)),
+    (
+        "imbrace_update_contact",
+        {"contact_id": "ct_1", "email": "an@example.org"},
+        "PUT",
+        "/v1/contacts/ct_1",
+        {},
+        {"email": "an@example.org"},
+        envelope(CONTACT),
+    ),
+    (
+        "imbrace_search_contacts",
+        {"q": "nguyễn"},
+        "GET",
+        "/v1/contacts/_search",
+        {"q": "nguyễn", "limit": "10"},
+        None,
+        paged([CONTACT]),
+    ),
+    (
+        "imbrace_export_contacts_csv",
+        {"sort": "-name"},
+        "GET",
+        "/v1/contacts/_export_csv",
+        {"sort": "-name"},
+        None,
+        "id,name\nct_1,An\n",
+    ),
+    (
+        "imbrace_list_contact_conversations",
+        {"contact_id": "ct_1", "channel_types": ["whatsapp", "web"]},
+        "GET",
+        "/v1/contacts/ct_1/conversations",
+        {"channel_types": "whatsapp,web"},
+        None,
+        envelope([{"id": "cv_1"}]),
+    ),
+    (
+        "imbrace_list_contact_comments",
+        {"contact_id": "ct_1"},
+        "GET",
+        "/v1/contacts/ct_1/comments",
+        {"limit": "20"},
+        None,
+        paged([{"id": "cm_1", "content": "VIP"}]),
+    ),
+    (
+        "imbrace_list_contact_files",
+        {"contact_id": "ct_1"},
+        "GET",
+        "/v1/contact/ct_1/files",
+        {},
+        None,
+        envelope([{"id": "f1", "filename": "id.pdf"}]),
+    ),
+    (
+        "imbrace_list_conversation_activities",
+        {"conversation_id": "cv_1"},
+        "GET",
+        "/v1/conversations_activities/cv_1",
+        {},
+        None,
+        envelope([{"id": "a1", "type": "assigned"}]),
+    ),
+    (
+        "imbrace_upload_contact_file",
+        {"filename": "list.csv", "content_base64": base64.b64encode(b"id\n1\n").decode()},
+        "POST",
+        "/v1/contacts/_fileupload",
+        {},
+        "multipart",
+        envelope({"url": "https://files.test/list.csv"}),
+    ),
+    (
+        "imbrace_list_notifications",
+        {"skip": 5},
+        "GET",
+        "/v1/notifications",
+        {"limit": "20", "skip": "5"},
+        None,
+        paged([{"id": "n1", "title": "New chat", "is_read": False}]),
+    ),
+    (
+        "imbrace_mark_notifications_read",
+        {"notification_ids": ["n1", "n2"]},
+        "PUT",
+        "/v1/notifications/read",
+        {},
+        {"notification_id": ["n1", "n2"]},
+        envelope({"updated": 2}),
+    ),
+    ("imbrace_mark_notifications_read", {}, "PUT", "/v1/notifications/read", {}, None, envelope({"updated": 9})),
+    (
+        "imbrace_dismiss_notification",
+        {"notification_id": "n1", "confirm": True},
+        "DELETE",
+        "/v1/notifications/dismiss",
+        {},
+        {"notification_id": "n1"},
+        OK,
+    ),
+    ("imbrace_dismiss_all_notifications", {"confirm": True}, "DELETE", "/v1/notifications/dismiss/all", {}, None, OK),
+    (
+        "bird_list_channels",
+        {"limit": 5, "page_token": "tok2"},
+        "GET",
+        f"/workspaces/{WS}/channels",
+        {"limit": "5", "pageToken": "tok2"},
+        None,
+        {"results": [BIRD_CH], "nextPageToken": "tok3"},
+    ),
+    ("bird_get_channel", {"channel_id": "bc_1"}, "GET", f"/workspaces/{WS}/channels/bc_1", {}, None, BIRD_CH),
+    (
+        "bird_check_service_window",
+        {"channel_id": "bc_1", "contact_id": "bct_1", "workspace_id": "ws-2"},
+        "GET",
+        "/workspaces/ws-2/channels/bc_1/contacts/bct_1",
+        {},
+        None,
+        {"serviceWindowExpireAt": None, "isPermanentSession": False, "metadata": {}},
+    ),
+]
+
+
+def test_every_tool_has_a_request_case() -> None:
+    assert {t.name for t in ALL_TOOLS} == {case[0] for case in CASES}
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "method", "path", "query", "body", "answer"),
+    CASES,
+    ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)],
+)
+async def test_tool_sends_contract_request(
+    call: Callable[..., Awaitable[CallToolResult]],
+    upstream: respx.MockRouter,
+    tool: str,
+    args: dict[str, Any],
+    method: str,
+    path: str,
+    query: dict[str, str],
+    body: Any,
+    answer: Any,
+) -> None:
+    bird = tool.startswith("bird_")
+    base = BIRD if bird else IMBRACE
+    if isinstance(answer, str):
+        route = upstream.route(method=method, url=base + path).respond(
+            200, text=answer, headers={"content-type": "text/csv"}
+        )
+    else:
+        route = upstream.route(method=method, url=base + path).respond(200, json=answer)
+
+    result = await call(tool, args)
+
+    assert not result.is_error, result.content
+    assert route.call_count == 1
+    request = route.calls.last.request
+    assert dict(request.url.params) == query
+    if bird:
+        assert request.headers["authorization"] == f"AccessKey {BIRD_KEY}"
+        assert "x-api-key" not in request.headers
+    else:
+        assert request.headers["x-api-key"] == IMBRACE_KEY
+        assert "authorization" not in request.headers
+    if body == "multipart":
+        assert request.headers["content-type"].startswith("multipart/form-data")
+        assert b'name="file"; filename="list.csv"' in request.content
+        assert b"Content-Type: text/csv" in request.content
+    elif body is None:
+        assert request.content == b""
+    else:
+        assert json.loads(request.content) == body
+    assert isinstance(result.structured_content, dict)
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert json.loads(text) == result.structured_content
+    for secret in ("wa-secret-token-123456", "wa-secret-token-654321", "new-secret-99887766", IMBRACE_KEY, BIRD_KEY):
+        assert secret not in text
+
+
+async def test_tools_list_has_schemas_and_annotations(settings: Settings) -> None:
+    async with connect(settings) as client:
+        listed = (await client.list_tools()).tools
+    assert len(listed) == 40
+    for tool in listed:
+        assert tool.output_schema and tool.output_schema.get("type") == "object"
+        assert tool.annotations is not None and tool.annotations.open_world_hint is True
