@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -56,12 +57,61 @@ def upstream() -> Iterator[respx.MockRouter]:
         yield router
 
 
+# Secret inputs used across the suite; like the keys, they must never come back.
+SECRET_INPUTS = ("wa-secret-token-123456", "wa-secret-token-654321", "new-secret-99887766")
+SCANNED = (IMBRACE_KEY, BIRD_KEY, *SECRET_INPUTS)
+
+
+def assert_no_secrets(text: str, where: str) -> None:
+    for secret in SCANNED:
+        assert secret not in text, f"a test secret leaked into {where}"
+
+
+class ScanningClient(Client):
+    """The SDK client, with every tool result and resource read checked for the test secrets."""
+
+    async def call_tool(self, *args: Any, **kwargs: Any) -> Any:
+        result = await super().call_tool(*args, **kwargs)
+        assert_no_secrets(result.model_dump_json(), f"the result of {args[0] if args else kwargs.get('name')}")
+        return result
+
+    async def read_resource(self, *args: Any, **kwargs: Any) -> Any:
+        result = await super().read_resource(*args, **kwargs)
+        assert_no_secrets(result.model_dump_json(), "a resource")
+        return result
+
+
 @asynccontextmanager
 async def connect(settings: Settings, **client_kwargs: Any) -> AsyncIterator[Client]:
     """An in-memory MCP client on a fresh server. A context manager, not an async fixture, because
     the SDK's task group must be entered and left in the same task."""
-    async with Client(build_server(settings), **client_kwargs) as c:
+    async with ScanningClient(build_server(settings, **client_kwargs.pop("server_kwargs", {})), **client_kwargs) as c:
         yield c
+
+
+class _LogCapture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _scan_all_logs() -> Iterator[None]:
+    """The whole suite runs with DEBUG logging, captured *without* the redacting filter: the product must
+    not log a secret in the first place (the filter in safety.py is a second line, tested on its own)."""
+    capture = _LogCapture()
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(capture)
+    root.setLevel(logging.DEBUG)
+    yield
+    root.removeHandler(capture)
+    root.setLevel(old_level)
+    assert capture.lines, "the log scanner saw no log lines at all"
+    assert_no_secrets("\n".join(capture.lines), "the logs")
 
 
 @pytest.fixture

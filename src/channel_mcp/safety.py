@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from mcp_types import InputRequiredResult
 from pydantic import BaseModel, Field
 
 from channel_mcp.errors import ChannelMCPError
@@ -32,7 +34,7 @@ class Confirmer(Protocol):
 
     def can_ask(self) -> bool: ...
 
-    async def ask(self, message: str) -> Literal["accept", "decline", "cancel"]: ...
+    async def ask(self, message: str, binding: str) -> Literal["accept", "decline", "cancel"] | InputRequiredResult: ...
 
 
 class ConfirmAnswer(BaseModel):
@@ -41,17 +43,22 @@ class ConfirmAnswer(BaseModel):
 
 async def confirm_destructive(
     spec: ToolSpec[Any, Any], args: BaseModel, deps: Deps, confirmer: Confirmer | None
-) -> tuple[str, str | None]:
-    """Returns (outcome for the audit log, refusal text or None to proceed). Nothing is sent on refusal."""
+) -> tuple[str, str | InputRequiredResult | None]:
+    """Returns (outcome for the audit log, refusal text, or the question to send, or None to proceed).
+
+    Nothing destructive is sent unless this returns None as its second item."""
     if deps.settings.confirm == "never":
         return "skipped (CHANNEL_MCP_CONFIRM=never)", None
     if confirmer is not None and confirmer.can_ask():
         target = await _describe(spec, args, deps)
+        binding = hashlib.sha256(f"{spec.name}:{args.model_dump_json()}".encode()).hexdigest()[:32]
         try:
-            answer = await confirmer.ask(f"Confirm: {target}. This cannot be undone.")
+            answer = await confirmer.ask(f"Confirm: {target}. This cannot be undone.", binding)
         except Exception:  # a client that advertised elicitation but failed to answer
-            logger.warning("elicitation failed for %s", spec.name)
+            logger.warning("elicitation failed for %s", spec.name, exc_info=True)
             answer = "cancel"
+        if isinstance(answer, InputRequiredResult):
+            return "asked the user", answer
         if answer == "accept":
             return "confirmed by the user", None
         verb = "declined" if answer == "decline" else "cancelled"

@@ -7,9 +7,12 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
+from mcp.server.elicitation import render_elicitation_schema
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.tools.base import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
+from mcp_types import CallToolResult, ElicitRequest, ElicitRequestFormParams, ElicitResult, InputRequiredResult
+from mcp_types.version import is_version_at_least
 from pydantic import Field
 
 from channel_mcp._version import __version__
@@ -32,7 +35,12 @@ SANDBOX_NOTE = (
 
 
 class ContextConfirmer:
-    """Asks the user through MCP elicitation when the client declared that capability."""
+    """Asks the user through MCP elicitation when the client declared that capability.
+
+    On 2026-07-28 and later the question travels as an `InputRequiredResult` and the answer comes back
+    on the client's retry (bound to the same call by `request_state`, which the SDK seals); on older
+    revisions it is a standalone `elicitation/create` request in the middle of the call.
+    """
 
     def __init__(self, ctx: Context[Any, Any]) -> None:
         self.ctx = ctx
@@ -42,14 +50,26 @@ class ContextConfirmer:
             caps = self.ctx.client_capabilities
         except (ValueError, RuntimeError, AttributeError):
             return False
-        return bool(caps is not None and caps.elicitation is not None)
+        elicitation = caps.elicitation if caps is not None else None
+        return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
 
-    async def ask(self, message: str) -> Literal["accept", "decline", "cancel"]:
-        result = await self.ctx.elicit(message, ConfirmAnswer)
-        if result.action == "accept":
-            data = getattr(result, "data", None)
+    async def ask(self, message: str, binding: str) -> Literal["accept", "decline", "cancel"] | InputRequiredResult:
+        version = self.ctx.protocol_version
+        if version is not None and is_version_at_least(version, "2026-07-28"):
+            answer = (self.ctx.input_responses or {}).get("confirm")
+            if answer is None or self.ctx.request_state != binding:
+                schema = render_elicitation_schema(ConfirmAnswer)
+                request = ElicitRequest(params=ElicitRequestFormParams(message=message, requested_schema=schema))
+                return InputRequiredResult(input_requests={"confirm": request}, request_state=binding)
+            result = ElicitResult.model_validate(answer.model_dump() if hasattr(answer, "model_dump") else answer)
+            if result.action == "accept":
+                return "accept" if (result.content or {}).get("confirm") is True else "decline"
+            return result.action
+        outcome = await self.ctx.elicit(message, ConfirmAnswer)
+        if outcome.action == "accept":
+            data = getattr(outcome, "data", None)
             return "accept" if isinstance(data, ConfirmAnswer) and data.confirm else "decline"
-        return "decline" if result.action == "decline" else "cancel"
+        return "decline" if outcome.action == "decline" else "cancel"
 
 
 class SpecTool(Tool):
@@ -59,7 +79,12 @@ class SpecTool(Tool):
 
     async def run(self, arguments: dict[str, Any], context: Context[Any, Any], convert_result: bool = False) -> Any:
         deps: Deps = context.request_context.lifespan_context
-        return await execute(self.spec, arguments, deps, ContextConfirmer(context))
+        result = await execute(self.spec, arguments, deps, ContextConfirmer(context))
+        if not self.spec.annotations.read_only and isinstance(result, CallToolResult) and not result.is_error:
+            from channel_mcp.resources import announce_write  # subscribers learn what the write changed
+
+            await announce_write(context, self.spec.toolset, arguments)
+        return result
 
 
 async def _unused(**_: Any) -> None:  # the SDK requires a callable; SpecTool.run never calls it

@@ -31,7 +31,7 @@ class BirdChannels:
         self._workspace_id = workspace_id
 
     def _ws(self, workspace_id: str | None) -> str:
-        ws = workspace_id or self._workspace_id
+        ws = self._workspace_id if workspace_id is None else workspace_id
         if not ws:
             raise InputError("No Bird workspace: set BIRD_WORKSPACE_ID or pass workspace_id.")
         return check_id("workspace_id", ws)

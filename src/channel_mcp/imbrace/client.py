@@ -144,9 +144,8 @@ class ChannelResource(_Resource):
         return await self._create("/v1/channels/_web", _body(name=name))
 
     async def create_facebook(self, *, page_id: str, credential_id: str, name: str | None = None) -> Channel:
-        return await self._create(
-            "/v3/channels/_facebook", _body(page_id=page_id, credential_id=credential_id, name=name)
-        )
+        body = _body(page_id=page_id, credential_id=check_id("credential_id", credential_id), name=name)
+        return await self._create("/v3/channels/_facebook", body)
 
     async def update_facebook(
         self,
@@ -160,7 +159,7 @@ class ChannelResource(_Resource):
         body = _body(
             channel_id=check_id("channel_id", channel_id),
             page_id=page_id,
-            credential_id=credential_id,
+            credential_id=None if credential_id is None else check_id("credential_id", credential_id),
             name=name,
             config=config,
         )

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp_types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from channel_mcp.errors import (
@@ -102,9 +102,7 @@ class ToolSpec(Generic[I, O]):
         return schema
 
     def output_schema(self) -> dict[str, Any]:
-        schema: dict[str, Any] = compact_schema(
-            self.output_model.model_json_schema(mode="serialization"), inputs=False
-        )
+        schema: dict[str, Any] = compact_schema(self.output_model.model_json_schema(mode="serialization"), inputs=False)
         return schema
 
 
@@ -266,7 +264,9 @@ def _shorten(value: Any, budget: int) -> Any:
     return value
 
 
-async def execute(spec: ToolSpec[Any, Any], arguments: dict[str, Any], deps: Deps, confirmer: Any) -> CallToolResult:
+async def execute(
+    spec: ToolSpec[Any, Any], arguments: dict[str, Any], deps: Deps, confirmer: Any
+) -> CallToolResult | InputRequiredResult:
     """Run one tool call end to end. `confirmer` asks the user (elicitation) and may be None."""
     started = time.monotonic()
     try:
@@ -286,7 +286,7 @@ async def execute(spec: ToolSpec[Any, Any], arguments: dict[str, Any], deps: Dep
 
 async def _run(
     spec: ToolSpec[Any, Any], args: BaseModel, deps: Deps, confirmer: Any, trace: list[Exchange], started: float
-) -> CallToolResult:
+) -> CallToolResult | InputRequiredResult:
     secrets = [*deps.secret_values, *_secret_inputs(spec, args)]
     outcome = "not-needed"
     if spec.annotations.destructive:
@@ -294,6 +294,8 @@ async def _run(
 
         outcome, refusal = await confirm_destructive(spec, args, deps, confirmer)
         trace.clear()  # the name lookup is not part of the audited write
+        if isinstance(refusal, InputRequiredResult):
+            return refusal  # the question goes to the user; the client retries with the answer
         if refusal is not None:
             deps.audit_write(spec, args, outcome=outcome, trace=[], started=started, error=refusal)
             return _result(refusal, error=True)
