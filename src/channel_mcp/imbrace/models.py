@@ -69,7 +69,7 @@ class Contact(Identified):
 
 class ContactComment(Identified):
     content: str | None = Field(None, validation_alias=AliasChoices("content", "comment", "text", "message"))
-    author: str | None = None
+    author: Any = Field(None, description="Who wrote it.")
     created_at: str | None = None
 
 
@@ -93,7 +93,7 @@ class Conversation(Identified):
 
 class ConversationActivity(Identified):
     type: str | None = Field(None, validation_alias=AliasChoices("type", "action", "activity_type"))
-    actor: str | None = None
+    actor: Any = None
     message: str | None = Field(None, validation_alias=AliasChoices("message", "text", "content", "description"))
     created_at: str | None = None
 
