@@ -21,13 +21,12 @@ from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult
 
 from channel_mcp.config import Settings
 from channel_mcp.deps import build_deps
-from channel_mcp.tools._spec import execute
-from channel_mcp.tools._spec import execute
 from channel_mcp.errors import ConfigError
 from channel_mcp.masking import _CF, clean
 from channel_mcp.safety import RedactingFilter
 from channel_mcp.server import select_tools
 from channel_mcp.tools import ALL_TOOLS
+from channel_mcp.tools._spec import execute
 from tests.conftest import BIRD_KEY, IMBRACE, IMBRACE_KEY, connect, envelope, make_settings, paged
 
 Call = Callable[..., Awaitable[CallToolResult]]
@@ -265,7 +264,9 @@ async def test_random_ids_are_encoded_or_refused(tool: str, arg: str, value: str
         args["name"] = "n"
     with respx.mock(assert_all_mocked=False, assert_all_called=False) as router:
         router.route().mock(
-            side_effect=lambda request: httpx.Response(200, json={"success": True, "data": {"id": "x"}, "id": "x", "results": []})
+            side_effect=lambda request: httpx.Response(
+                200, json={"success": True, "data": {"id": "x"}, "id": "x", "results": []}
+            )
         )
         deps = build_deps(make_settings(confirm="never"))
         try:
