@@ -1,0 +1,59 @@
+"""An embedded fake of the iMBRACE channel-service API and the Bird Channels API.
+
+Use it to try channel-mcp without an account, or as a stand-in for the real services in
+tests; the official ``imbrace`` SDK works against it unchanged. Kept cheap to import: the
+Starlette app lives in ``app.py`` and is only loaded when ``create_app`` or ``serve`` is used.
+
+    from channel_mcp.sandbox import create_app, FaultConfig, serve, serve_in_thread
+
+Seed ids are documented in ``channel_mcp.sandbox.seed``; wire shapes in ``app.py``; the
+``type``/``channel_type`` decision for channels in ``store.py``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from channel_mcp.sandbox.faults import FaultConfig
+
+if TYPE_CHECKING:
+    from channel_mcp.sandbox.app import create_app
+    from channel_mcp.sandbox.run import serve, serve_in_thread
+
+__all__ = [
+    "SANDBOX_API_KEY",
+    "SANDBOX_WORKSPACE",
+    "FaultConfig",
+    "create_app",
+    "sandbox_env",
+    "serve",
+    "serve_in_thread",
+]
+
+SANDBOX_API_KEY = "sandbox-key"
+SANDBOX_WORKSPACE = "sandbox-workspace"
+
+
+def sandbox_env(url: str, api_key: str = SANDBOX_API_KEY) -> dict[str, str]:
+    """Environment that points channel-mcp (both providers) at a sandbox listening on ``url``."""
+    url = url.rstrip("/")
+    return {
+        "IMBRACE_GATEWAY_URL": url,
+        "IMBRACE_API_KEY": api_key,
+        "BIRD_API_URL": url,
+        "BIRD_ACCESS_KEY": api_key,
+        "BIRD_WORKSPACE_ID": SANDBOX_WORKSPACE,
+    }
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy so that importing the package does not pull in Starlette or uvicorn.
+    if name == "create_app":
+        from channel_mcp.sandbox.app import create_app
+
+        return create_app
+    if name in ("serve", "serve_in_thread"):
+        from channel_mcp.sandbox import run
+
+        return getattr(run, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
