@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("channel_mcp.safety")
 
-CONFIRM_DESCRIPTION = "Set true only after the user explicitly confirmed this deletion in the conversation."
+CONFIRM_DESCRIPTION = "true only after the user explicitly confirmed."
 
 
 class Confirmer(Protocol):

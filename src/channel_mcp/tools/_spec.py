@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from channel_mcp.errors import (
     InputError,
     NotFoundError,
     RateLimitError,
+    ResponseError,
     UpstreamError,
 )
 from channel_mcp.http import Exchange, exchanges
@@ -161,16 +163,18 @@ def error_message(spec: ToolSpec[Any, Any], exc: ChannelMCPError, args: BaseMode
         return f"{spec.name} is not configured: {exc}"
     if not isinstance(exc, UpstreamError):
         return f"{spec.name} failed: {exc}"
-    text = exc.message
+    text = exc.message if exc.message.endswith((".", "!", "?")) else exc.message + "."
     if isinstance(exc, AuthError):
         return f"{text} The key's value is never shown."
     if isinstance(exc, NotFoundError):
         ids = _id_args(args)
         what = ", ".join(f"{k}={v!r}" for k, v in ids.items()) or "the requested object"
         return f"Not found: {what} does not exist. Use {spec.lists_with} to find valid ids."
-    if isinstance(exc, RateLimitError | CircuitOpenError):
+    if isinstance(exc, CircuitOpenError):
+        return text  # already says for how long
+    if isinstance(exc, RateLimitError):
         wait = exc.retry_after
-        when = f"Retry after {max(1, round(wait))} s." if wait is not None else "Wait a few seconds, then retry."
+        when = f"Retry after {max(1, math.ceil(wait))} s." if wait is not None else "Wait a few seconds, then retry."
         return f"{text} {when}"
     if exc.maybe_applied:
         check = spec.verify_with or spec.lists_with
@@ -180,6 +184,8 @@ def error_message(spec: ToolSpec[Any, Any], exc: ChannelMCPError, args: BaseMode
         )
     if isinstance(exc, BadRequestError):
         return f"{text} Fix the arguments and try again."
+    if isinstance(exc, ResponseError) and exc.status is not None:
+        return text  # the transport's text already says what to do (wait for the gateway, or ask for less)
     return f"{text} This is likely transient: try again shortly."
 
 
@@ -302,6 +308,8 @@ async def _run(
     try:
         out = await spec.handler(deps, args)
     except ChannelMCPError as exc:
+        if isinstance(exc, ResponseError) and not (spec.annotations.read_only or spec.annotations.idempotent):
+            exc.maybe_applied = True  # the server answered, unreadably: the create may well have happened
         message = redact(error_message(spec, exc, args), secrets)
         logger.info("tool %s failed: %s", spec.name, type(exc).__name__)
         if not spec.annotations.read_only:

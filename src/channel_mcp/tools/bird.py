@@ -15,13 +15,13 @@ from channel_mcp.tools._spec import RO, ToolInput, ToolSpec
 
 TOOLSET = "bird_channels"
 LIST = "bird_list_channels"
-Workspace = Field(None, description="Bird workspace; default BIRD_WORKSPACE_ID.")
-BirdChannelId = Field(description="Bird channel id.")
+Workspace = Field(None, description="Workspace; default BIRD_WORKSPACE_ID.")
+BirdChannelId = Field(description="Channel id.")
 
 
 class ListIn(ToolInput):
     limit: int = limit(20)
-    page_token: str | None = Field(None, description="next.page_token from the previous page.", max_length=2048)
+    page_token: str | None = Field(None, description="From the previous page's next.", max_length=2048)
     workspace_id: str | None = Workspace
 
 
@@ -32,7 +32,7 @@ class GetIn(ToolInput):
 
 class WindowIn(ToolInput):
     channel_id: str = BirdChannelId
-    contact_id: str = Field(description="Bird contact id.")
+    contact_id: str = Field(description="Contact id.")
     workspace_id: str | None = Workspace
 
 
@@ -144,7 +144,7 @@ TOOLS: list[ToolSpec[Any, Any]] = [
     ToolSpec(
         "bird_check_service_window",
         "Check service window",
-        "Check if a contact's 24 h window is open, i.e. whether a non-template message may be sent.",
+        "Check a contact's 24 h service window: open allows free-form messages, closed needs a template.",
         TOOLSET,
         "bird",
         RO,

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
 from channel_mcp.deps import Deps
 from channel_mcp.imbrace.models import Channel
 from channel_mcp.models import ActionResult, Page
-from channel_mcp.tools._args import ChannelId, ChannelType, Config, Confirm, Name, OptName, limit
+from channel_mcp.tools._args import ChannelId, ChannelType, Config, Confirm, Email, Name, OptName, Text, limit
 from channel_mcp.tools._spec import DESTRUCTIVE, RO, WRITE, WRITE_IDEM, ToolInput, ToolSpec
 
 TOOLSET = "imbrace_channels"
 LIST = "imbrace_list_channels"
-Secret = Annotated[str, Field(description="WhatsApp access token (write-only, never shown).", min_length=1)]
+Secret = Annotated[Text, Field(description="Access token (write-only).")]
 
 
 def _need_one(model: BaseModel, *names: str) -> None:
@@ -23,7 +23,7 @@ def _need_one(model: BaseModel, *names: str) -> None:
 
 
 class ListChannelsIn(ToolInput):
-    type: ChannelType | None = Field(None, description="Only this channel type.")
+    type: ChannelType | None = Field(None, description="Channel type.")
     limit: int | None = limit(None)
     offset: int | None = Field(None, ge=0, description="Items to skip.")
 
@@ -60,7 +60,7 @@ class UpdateChannelIn(ToolInput):
 
 class DeleteChannelIn(ToolInput):
     channel_id: ChannelId
-    api_version: str = Field("v1", pattern="^v[13]$", description="API version: v1 or v3.")
+    api_version: Literal["v1", "v3"] = Field("v1", description="API version.")
     confirm: Confirm
 
 
@@ -74,15 +74,15 @@ class NameConfigIn(ToolInput):
 
 
 class CreateFacebookIn(ToolInput):
-    page_id: str = Field(description="Facebook page id (see imbrace_list_facebook_pages).", min_length=1)
-    credential_id: str = Field(description="Facebook credential id.", min_length=1)
+    page_id: Text = Field(description="Facebook page id.")
+    credential_id: str = Field(description="Credential id.")
     name: OptName
 
 
 class UpdateFacebookIn(ToolInput):
     channel_id: ChannelId
-    page_id: str | None = Field(None, description="Facebook page id.", min_length=1)
-    credential_id: str | None = Field(None, description="Facebook credential id.", min_length=1)
+    page_id: Text | None = Field(None, description="Facebook page id.")
+    credential_id: str | None = Field(None, description="Credential id.")
     name: OptName
     config: Config
 
@@ -93,13 +93,13 @@ class UpdateFacebookIn(ToolInput):
 
 
 class CreateEmailIn(ToolInput):
-    email: str = Field(description="Inbox address.", pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+    email: Email = Field(description="Inbox address.")
     name: OptName
     config: Config
 
 
 class CreateWhatsappIn(ToolInput):
-    phone_number_id: str = Field(description="WhatsApp Business phone number id.", min_length=1, max_length=64)
+    phone_number_id: Text = Field(description="WhatsApp phone number id.")
     access_token: Secret
     name: OptName
     config: Config
@@ -107,8 +107,8 @@ class CreateWhatsappIn(ToolInput):
 
 class UpdateWhatsappIn(ToolInput):
     channel_id: ChannelId
-    phone_number_id: str | None = Field(None, description="Phone number id.", min_length=1, max_length=64)
-    access_token: str | None = Field(None, description="New access token (write-only).", min_length=1)
+    phone_number_id: Text | None = Field(None, description="WhatsApp phone number id.")
+    access_token: Text | None = Field(None, description="Access token (write-only).")
     name: OptName
     config: Config
 

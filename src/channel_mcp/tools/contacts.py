@@ -7,9 +7,9 @@ import binascii
 import csv
 import io
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from channel_mcp.deps import Deps
 from channel_mcp.errors import InputError
@@ -22,7 +22,7 @@ from channel_mcp.imbrace.models import (
     UploadedFile,
 )
 from channel_mcp.models import Page
-from channel_mcp.tools._args import ChannelType, ContactId, OptName, Skip, limit
+from channel_mcp.tools._args import ChannelType, ContactId, Email, OptName, Phone, Skip, Text, limit
 from channel_mcp.tools._spec import RO, WRITE, WRITE_IDEM, ToolInput, ToolSpec
 
 TOOLSET = "imbrace_contacts"
@@ -31,6 +31,22 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 CSV_BUDGET = 50_000
 PREVIEW_ROWS = 20
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def _sort(value: str) -> str:
+    if not re.fullmatch(r"-?[A-Za-z_]{1,64}", value):
+        raise ValueError("must be a column name, optionally prefixed with -")
+    return value
+
+
+def _mime(value: str) -> str:
+    if not re.fullmatch(r"[\w.+-]+/[\w.+-]+", value) or len(value) > 127:
+        raise ValueError("must be a MIME type like text/csv")
+    return value
+
+
+Sort = Annotated[str, AfterValidator(_sort)]
+Mime = Annotated[str, AfterValidator(_mime)]
 
 
 class ListContactsIn(ToolInput):
@@ -45,8 +61,8 @@ class ContactIdIn(ToolInput):
 class UpdateContactIn(ToolInput):
     contact_id: ContactId
     name: OptName
-    email: str | None = Field(None, description="Email address.", pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
-    phone: str | None = Field(None, description="Phone in E.164, e.g. +84901234567.", pattern=r"^\+[1-9]\d{1,14}$")
+    email: Email | None = Field(None, description="Email address.")
+    phone: Phone | None = Field(None, description="Phone, E.164 (+84901234567).")
 
     @model_validator(mode="after")
     def _one(self) -> UpdateContactIn:
@@ -56,13 +72,13 @@ class UpdateContactIn(ToolInput):
 
 
 class SearchIn(ToolInput):
-    q: str = Field(description="Text to find in name, email or phone.", min_length=1, max_length=200)
+    q: Text = Field(description="Part of a name, email or phone.", max_length=200)
     limit: int = limit(10)
     skip: Skip
 
 
 class ExportIn(ToolInput):
-    sort: str | None = Field(None, description="Sort column; prefix - for descending.", pattern=r"^-?[A-Za-z_]{1,64}$")
+    sort: Sort | None = Field(None, description="Column; prefix - for descending.")
 
 
 class ExportOut(BaseModel):
@@ -76,7 +92,7 @@ class ExportOut(BaseModel):
 
 class ConversationsIn(ToolInput):
     contact_id: ContactId
-    channel_types: list[ChannelType] | None = Field(None, min_length=1, max_length=8, description="Only these types.")
+    channel_types: list[ChannelType] | None = Field(None, min_length=1, description="Only these types.")
 
 
 class CommentsIn(ToolInput):
@@ -90,11 +106,9 @@ class ActivitiesIn(ToolInput):
 
 
 class UploadIn(ToolInput):
-    filename: str = Field(description="File name, e.g. contacts.csv.", min_length=1, max_length=255)
-    content_base64: str = Field(description="File content, base64 (max 10 MB decoded).", min_length=1)
-    content_type: str | None = Field(
-        None, description="MIME type; guessed from filename.", max_length=127, pattern=r"^[\w.+-]+/[\w.+-]+$"
-    )
+    filename: Text = Field(description="File name, e.g. contacts.csv.")
+    content_base64: Text = Field(description="Content, base64, max 10 MB decoded.")
+    content_type: Mime | None = Field(None, description="MIME type; default from filename.")
 
 
 class Conversations(BaseModel):

@@ -23,9 +23,7 @@ class ListIn(ToolInput):
 
 
 class MarkReadIn(ToolInput):
-    notification_ids: list[str] | None = Field(
-        None, min_length=1, max_length=500, description="Ids to mark read; omit to mark all."
-    )
+    notification_ids: list[str] | None = Field(None, min_length=1, description="Ids to mark read; omit for all.")
 
 
 class DismissIn(ToolInput):
