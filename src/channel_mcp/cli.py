@@ -50,6 +50,7 @@ def parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--fault-429", type=float, default=0.0, help="share of requests answered 429")
     sandbox.add_argument("--fault-5xx", type=float, default=0.0, help="share of requests answered 5xx")
     sandbox.add_argument("--latency-ms", type=float, default=0.0, help="added latency per request")
+    sandbox.add_argument("--contacts", type=int, default=240, help="number of seeded contacts (default 240)")
     return root
 
 
@@ -75,7 +76,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         from channel_mcp.sandbox.faults import FaultConfig
 
         faults = FaultConfig(rate_429=args.fault_429, rate_5xx=args.fault_5xx, latency_ms=args.latency_ms)
-        serve_sandbox(host=args.host, port=args.port, api_key=args.api_key, data_path=args.data, faults=faults)
+        serve_sandbox(
+            host=args.host,
+            port=args.port,
+            api_key=args.api_key,
+            data_path=args.data,
+            faults=faults,
+            contacts=args.contacts,
+        )
         return
     if args.command is None:
         args = parser().parse_args(["serve"])
