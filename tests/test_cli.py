@@ -84,3 +84,15 @@ async def test_stdio_read_only_offers_only_read_tools() -> None:
     async with Client(params) as client:
         tools = (await client.list_tools()).tools
     assert tools and all(t.annotations and t.annotations.read_only_hint for t in tools)
+
+
+def test_doctor_checks_each_provider_without_printing_keys() -> None:
+    good = run("doctor", "--sandbox")
+    assert good.returncode == 0 and "iMBRACE" in good.stdout and "reachable" in good.stdout
+    bad = run(
+        "doctor",
+        IMBRACE_API_KEY="test-imbrace-key-7f3a9c",
+        IMBRACE_GATEWAY_URL="http://127.0.0.1:9",
+        CHANNEL_MCP_TIMEOUT="2",
+    )
+    assert bad.returncode == 1 and "FAILED" in bad.stdout and "test-imbrace-key" not in bad.stdout + bad.stderr

@@ -9,7 +9,7 @@ import argparse
 import contextlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from channel_mcp._version import __version__
@@ -42,6 +42,8 @@ def parser() -> argparse.ArgumentParser:
     _serve_flags(serve)
     tools = sub.add_parser("tools", help="print the tool table with approximate token cost")
     tools.add_argument("--json", action="store_true", help="machine-readable output")
+    doctor = sub.add_parser("doctor", help="check the configuration and reach each configured provider")
+    doctor.add_argument("--sandbox", action="store_true", default=None, help="check against the built-in sandbox")
     sandbox = sub.add_parser("sandbox", help="serve the simulated iMBRACE + Bird APIs over HTTP")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8900)
@@ -71,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if command == "tools":
         _print_tools(args.json)
         return
+    if command == "doctor":
+        sys.exit(doctor(args))
     if command == "sandbox":
         from channel_mcp.sandbox import serve as serve_sandbox
         from channel_mcp.sandbox.faults import FaultConfig
@@ -124,6 +128,51 @@ def serve(args: argparse.Namespace) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         anyio.run(server.run_stdio_async)
     return 0
+
+
+def doctor(args: argparse.Namespace) -> int:
+    """Says what is configured (never the values) and whether each provider answers."""
+    import anyio
+    from pydantic import ValidationError
+
+    from channel_mcp.errors import ChannelMCPError
+
+    try:
+        settings = settings_from(args)
+    except ValidationError as exc:
+        print(f"configuration: invalid ({', '.join(str(e['loc'][0]) for e in exc.errors())})")
+        return 2
+    for name in ("imbrace_api_key", "imbrace_access_token", "bird_access_key", "http_token"):
+        env = "CHANNEL_MCP_HTTP_TOKEN" if name == "http_token" else name.upper()
+        print(f"{env:<24} {'set' if getattr(settings, name) is not None else 'not set'}")
+    print(f"{'mode':<24} {'sandbox' if settings.sandbox else 'live'}")
+    if not (settings.imbrace_configured or settings.bird_configured):
+        print(NO_CREDENTIALS)
+        return 2
+
+    async def check() -> int:
+        from channel_mcp.deps import build_deps
+
+        deps = build_deps(settings)
+        failures = 0
+        try:
+            probes: list[tuple[str, Callable[[], Awaitable[object]]]] = []
+            if deps.imbrace_client is not None:
+                probes.append(("iMBRACE", deps.imbrace_client.channel.get_count))
+            if deps.bird_client is not None:
+                probes.append(("Bird", lambda: deps.bird.channels.list(limit=1)))
+            for label, probe in probes:
+                try:
+                    await probe()
+                    print(f"{label:<24} reachable")
+                except ChannelMCPError as exc:
+                    failures += 1
+                    print(f"{label:<24} FAILED: {exc}")
+        finally:
+            await deps.aclose()
+        return 1 if failures else 0
+
+    return anyio.run(check)
 
 
 def _print_tools(as_json: bool) -> None:
