@@ -11,11 +11,15 @@ import re
 import unicodedata
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import anyio
 import httpx
 import pytest
 import respx
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import ResourceUpdated
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, PromptReference, ResourceTemplateReference, TextContent
@@ -705,3 +709,35 @@ async def test_sandbox_write_refreshes_listing(sandbox_settings: Settings) -> No
     row = next(i for i in after["items"] if i["id"] == "ch_web_002")
     assert row["active"] is True
     assert after["inactive"] == before["inactive"] - 1
+
+
+SAFE_ID = re.compile(r"[A-Za-z0-9_\-.:]{1,128}")
+
+
+@pytest.mark.parametrize(
+    ("template", "upstream_path"),
+    [
+        ("imbrace://channels/", "/channel-service/v1/channels/"),
+        ("imbrace://contacts/", "/channel-service/v1/contacts/"),
+        ("bird://channels/", f"/workspaces/{WS}/channels/"),
+    ],
+)
+@hsettings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=st.text(max_size=140))
+async def test_random_template_ids_are_encoded_or_refused(template: str, upstream_path: str, value: str) -> None:
+    """Property: any id is either sent percent-encoded to the intended path, or refused with zero requests."""
+    with respx.mock(assert_all_called=False) as router:
+        route = router.route().mock(
+            return_value=httpx.Response(200, json={"success": True, "data": {"id": "x"}, "id": "x"})
+        )
+        async with connect(make_settings()) as c:
+            try:
+                await c.read_resource(template + quote(value, safe=""))
+                answered = True
+            except MCPError:
+                answered = False
+        if SAFE_ID.fullmatch(value) and value not in (".", ".."):
+            assert answered and route.call_count == 1
+            assert route.calls.last.request.url.raw_path.decode().endswith(upstream_path + quote(value, safe=""))
+        else:
+            assert not answered and route.call_count == 0
