@@ -244,7 +244,7 @@ async def test_seed_is_deterministic_and_prefix_stable() -> None:
 
 
 def test_banner_and_env() -> None:
-    text = banner("0.0.0.0", 8900, SANDBOX_API_KEY)  # noqa: S104
+    text = banner("0.0.0.0", 8900, SANDBOX_API_KEY)
     for line in (
         "IMBRACE_GATEWAY_URL=http://127.0.0.1:8900",
         "IMBRACE_API_KEY=sandbox-key",
