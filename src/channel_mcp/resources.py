@@ -60,7 +60,7 @@ from channel_mcp.http import check_id
 from channel_mcp.imbrace.models import CHANNEL_TYPES, Channel, Contact
 from channel_mcp.masking import clean, redact
 from channel_mcp.models import Page
-from channel_mcp.tools._spec import dumps, fit
+from channel_mcp.tools._spec import dumps, fit, fitting_prefix
 
 logger = logging.getLogger("channel_mcp.resources")
 
@@ -275,13 +275,7 @@ def _listing_text(deps: Deps, data: dict[str, Any], more: Callable[[int], tuple[
     text = dumps(data)
     if len(text) > limit:
         items: list[Any] = data["items"]
-        lo, hi = 0, len(items)
-        while lo < hi:  # the largest prefix that fits, with room for the note
-            mid = (lo + hi + 1) // 2
-            if len(dumps({**data, "items": items[:mid]})) + 400 <= limit:
-                lo = mid
-            else:
-                hi = mid - 1
+        lo = fitting_prefix(data, items, limit)
         note, call = more(lo)
         cut = {**data, "items": items[:lo], "truncated": True, "has_more": True, "read_more": call, "note": note}
         text = dumps(cut)

@@ -213,6 +213,18 @@ def dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
+def fitting_prefix(data: dict[str, Any], items: list[Any], limit: int, room: int = 400) -> int:
+    """How many leading `items` fit in `limit` characters of `data`, leaving `room` for a note."""
+    lo, hi = 0, len(items)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if len(dumps({**data, "items": items[:mid]})) + room <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
 def fit(data: dict[str, Any], limit: int, *, start: int = 0) -> tuple[dict[str, Any], str]:
     """Cut a result to at most `limit` characters of JSON, saying what was left out and how to get it."""
     text = dumps(data)
@@ -220,14 +232,7 @@ def fit(data: dict[str, Any], limit: int, *, start: int = 0) -> tuple[dict[str, 
         return data, text
     items = data.get("items")
     if isinstance(items, list) and items:
-        lo, hi = 0, len(items)
-        while lo < hi:  # the largest prefix that fits, with room for the note
-            mid = (lo + hi + 1) // 2
-            if len(dumps({**data, "items": items[:mid]})) + 400 <= limit:
-                lo = mid
-            else:
-                hi = mid - 1
-        kept = lo
+        kept = fitting_prefix(data, items, limit)
         cut = {**data, "items": items[:kept], "truncated": True}
         nxt = data.get("next") or {}
         key = next((k for k, v in nxt.items() if isinstance(v, int)), None)
