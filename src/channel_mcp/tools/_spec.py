@@ -108,6 +108,20 @@ class ToolSpec(Generic[I, O]):
         return schema
 
 
+def toolset_factory(toolset: str, provider: Provider, lists_with: str) -> Callable[..., ToolSpec[Any, Any]]:
+    """A `ToolSpec` constructor with one toolset's shared fields filled in. Creates (neither read-only nor
+    idempotent) default to checking `lists_with` before any retry of an ambiguous failure."""
+
+    def make(
+        name: str, title: str, description: str, ann: Annotations, i: Any, o: Any, handler: Any, **kw: Any
+    ) -> ToolSpec[Any, Any]:
+        if not ann.read_only and not ann.idempotent:
+            kw.setdefault("verify_with", lists_with)
+        return ToolSpec(name, title, description, toolset, provider, ann, i, o, handler, lists_with, **kw)
+
+    return make
+
+
 def compact_schema(schema: Any, *, inputs: bool = True) -> Any:
     """Drop what costs tokens and says nothing: titles and `default: null`; for inputs also the `null`
     arm of optionals (omit the argument instead). Outputs keep their nulls: results do contain them."""

@@ -10,7 +10,7 @@ from channel_mcp.deps import Deps
 from channel_mcp.imbrace.models import Channel
 from channel_mcp.models import ActionResult, Page
 from channel_mcp.tools._args import ChannelId, ChannelType, Config, Confirm, Email, Name, OptName, Text, limit
-from channel_mcp.tools._spec import DESTRUCTIVE, RO, WRITE, WRITE_IDEM, ToolInput, ToolSpec
+from channel_mcp.tools._spec import DESTRUCTIVE, RO, WRITE, WRITE_IDEM, ToolInput, ToolSpec, toolset_factory
 
 TOOLSET = "imbrace_channels"
 LIST = "imbrace_list_channels"
@@ -192,12 +192,7 @@ async def _update_whatsapp(d: Deps, a: UpdateWhatsappIn) -> Channel:
     )
 
 
-def _spec(
-    name: str, title: str, description: str, ann: Any, i: Any, o: Any, handler: Any, **kw: Any
-) -> ToolSpec[Any, Any]:
-    if not ann.read_only and not ann.idempotent:
-        kw.setdefault("verify_with", LIST)
-    return ToolSpec(name, title, description, TOOLSET, "imbrace", ann, i, o, handler, LIST, **kw)
+_spec = toolset_factory(TOOLSET, "imbrace", LIST)
 
 
 TOOLS: list[ToolSpec[Any, Any]] = [

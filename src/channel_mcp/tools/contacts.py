@@ -23,7 +23,7 @@ from channel_mcp.imbrace.models import (
 )
 from channel_mcp.models import Page
 from channel_mcp.tools._args import ChannelType, ContactId, Email, OptName, Phone, Skip, Text, limit
-from channel_mcp.tools._spec import RO, WRITE, WRITE_IDEM, ToolInput, ToolSpec
+from channel_mcp.tools._spec import RO, WRITE, WRITE_IDEM, ToolInput, ToolSpec, toolset_factory
 
 TOOLSET = "imbrace_contacts"
 LIST = "imbrace_list_contacts"
@@ -213,10 +213,7 @@ async def _upload(d: Deps, a: UploadIn) -> UploadedFile:
     return await d.imbrace.contacts.upload_contacts(filename, data, content_type=content_type)
 
 
-def _spec(
-    name: str, title: str, description: str, ann: Any, i: Any, o: Any, handler: Any, **kw: Any
-) -> ToolSpec[Any, Any]:
-    return ToolSpec(name, title, description, TOOLSET, "imbrace", ann, i, o, handler, LIST, **kw)
+_spec = toolset_factory(TOOLSET, "imbrace", LIST)
 
 
 TOOLS: list[ToolSpec[Any, Any]] = [

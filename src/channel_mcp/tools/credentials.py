@@ -10,7 +10,7 @@ from channel_mcp.deps import Deps
 from channel_mcp.imbrace.models import ChannelCredential, FacebookPage
 from channel_mcp.models import ActionResult
 from channel_mcp.tools._args import Confirm, CredentialId, OptName
-from channel_mcp.tools._spec import DESTRUCTIVE, RO, WRITE_IDEM, ToolInput, ToolSpec
+from channel_mcp.tools._spec import DESTRUCTIVE, RO, WRITE_IDEM, ToolInput, ToolSpec, toolset_factory
 
 TOOLSET = "imbrace_credentials"
 GET = "imbrace_get_credential"
@@ -62,10 +62,7 @@ async def _describe(d: Deps, a: DeleteCredentialIn) -> str:
     return f"delete the {cred.type or ''} credential {cred.name!r} ({a.credential_id})".replace("  ", " ")
 
 
-def _spec(
-    name: str, title: str, description: str, ann: Any, i: Any, o: Any, handler: Any, **kw: Any
-) -> ToolSpec[Any, Any]:
-    return ToolSpec(name, title, description, TOOLSET, "imbrace", ann, i, o, handler, GET, **kw)
+_spec = toolset_factory(TOOLSET, "imbrace", GET)
 
 
 TOOLS: list[ToolSpec[Any, Any]] = [

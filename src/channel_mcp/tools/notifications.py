@@ -10,7 +10,7 @@ from channel_mcp.deps import Deps
 from channel_mcp.imbrace.models import Notification
 from channel_mcp.models import ActionResult, Page
 from channel_mcp.tools._args import Confirm, Skip, limit
-from channel_mcp.tools._spec import DESTRUCTIVE, RO, WRITE_IDEM, ToolInput, ToolSpec
+from channel_mcp.tools._spec import DESTRUCTIVE, RO, WRITE_IDEM, ToolInput, ToolSpec, toolset_factory
 
 TOOLSET = "imbrace_notifications"
 LIST = "imbrace_list_notifications"
@@ -59,10 +59,7 @@ async def _describe_all(d: Deps, a: DismissAllIn) -> str:
     return "dismiss ALL notifications"
 
 
-def _spec(
-    name: str, title: str, description: str, ann: Any, i: Any, o: Any, handler: Any, **kw: Any
-) -> ToolSpec[Any, Any]:
-    return ToolSpec(name, title, description, TOOLSET, "imbrace", ann, i, o, handler, LIST, **kw)
+_spec = toolset_factory(TOOLSET, "imbrace", LIST)
 
 
 TOOLS: list[ToolSpec[Any, Any]] = [
