@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     audit_log: Path | None = Field(None, validation_alias=_env("CHANNEL_MCP_AUDIT_LOG", "audit_log"))
 
     http_token: SecretStr | None = Field(None, validation_alias=_env("CHANNEL_MCP_HTTP_TOKEN", "http_token"))
+    # Seals the state a 2026-07-28 client echoes back when it answers a confirmation question. Replicas
+    # behind one load balancer must share it, or an answer that lands on another replica is refused.
+    request_state_key: SecretStr | None = Field(
+        None, validation_alias=_env("CHANNEL_MCP_REQUEST_STATE_KEY", "request_state_key")
+    )
     allowed_origins: CommaList = Field(
         default_factory=list, validation_alias=_env("CHANNEL_MCP_ALLOWED_ORIGINS", "allowed_origins")
     )
@@ -77,6 +82,13 @@ class Settings(BaseSettings):
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("request_state_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and any(len(k.strip()) < 32 for k in value.get_secret_value().split(",") if k.strip()):
+            raise ValueError("each key must be at least 32 characters of random text")
         return value
 
     @field_validator("log_level", mode="before")
@@ -99,5 +111,11 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """Every configured secret, for the log and output redactors."""
-        secrets = (self.imbrace_api_key, self.imbrace_access_token, self.bird_access_key, self.http_token)
+        secrets = (
+            self.imbrace_api_key,
+            self.imbrace_access_token,
+            self.bird_access_key,
+            self.http_token,
+            self.request_state_key,
+        )
         return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]

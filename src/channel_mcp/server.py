@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -91,6 +92,16 @@ async def _unused(**_: Any) -> None:  # the SDK requires a callable; SpecTool.ru
     return None
 
 
+# An output schema depends only on the model, and 40 tools share 21 output models: generate each once.
+_OUTPUT_SCHEMAS: dict[type[Any], dict[str, Any]] = {}
+
+
+def _output_schema(spec: ToolSpec[Any, Any]) -> dict[str, Any]:
+    if spec.output_model not in _OUTPUT_SCHEMAS:
+        _OUTPUT_SCHEMAS[spec.output_model] = spec.output_schema()
+    return copy.deepcopy(_OUTPUT_SCHEMAS[spec.output_model])
+
+
 def to_sdk_tool(spec: ToolSpec[Any, Any]) -> SpecTool:
     return SpecTool(
         fn=_unused,
@@ -98,7 +109,7 @@ def to_sdk_tool(spec: ToolSpec[Any, Any]) -> SpecTool:
         title=spec.title,
         description=spec.description,
         parameters=spec.input_schema(),
-        fn_metadata=FuncMetadata(arg_model=ArgModelBase, output_schema=spec.output_schema()),
+        fn_metadata=FuncMetadata(arg_model=ArgModelBase, output_schema=_output_schema(spec)),
         is_async=True,
         annotations=spec.annotations.to_mcp(spec.title),
         spec=spec,
@@ -144,6 +155,12 @@ def build_server(
         finally:
             await deps.aclose()
 
+    state_security = None
+    if settings.request_state_key is not None:
+        from mcp.server.mcpserver import RequestStateSecurity
+
+        ring = [k.strip() for k in settings.request_state_key.get_secret_value().split(",") if k.strip()]
+        state_security = RequestStateSecurity(keys=ring)
     server: MCPServer[Deps] = MCPServer(
         name="channel-mcp",
         title="channel-mcp" + (" (sandbox)" if settings.sandbox else ""),
@@ -154,6 +171,7 @@ def build_server(
         lifespan=lifespan,
         log_level=settings.log_level,
         warn_on_duplicate_tools=False,
+        request_state_security=state_security,
     )
     from channel_mcp.resources import register_resources
 

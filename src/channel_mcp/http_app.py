@@ -1,0 +1,409 @@
+"""Stateless Streamable HTTP deployment: the ASGI app, its security checks, and the uvicorn runner.
+
+Stateless: every request is served on its own. A 2026-07-28 request carries its protocol version and
+client capabilities in `_meta`; a 2025-11-25 client's `initialize` is answered, but nothing is kept
+from it, and its later requests are served as if already initialised (the SDK's "born ready"
+stateless mode). So any replica answers any request: no sticky sessions, no `Mcp-Session-Id`.
+Responses are JSON, never SSE.
+
+Once per process: the SDK's session manager enters the `MCPServer` lifespan (which builds `Deps`:
+clients, connection pools, cache) when the ASGI lifespan starts, and hands that same state to every
+request; nothing is built per request. `/readyz` answers 200 only while that lifespan is up.
+
+Checks, outermost first, all in pure ASGI middleware (no `BaseHTTPMiddleware`):
+access log (one key=value line per request) -> Host and Origin (DNS rebinding) -> bearer token ->
+the SDK's body limit (413) and transport. `/healthz` and `/readyz` skip the Host/Origin and token
+checks so that probes work. The client's `Authorization` header is removed once checked: the SDK,
+tool handlers and upstream calls never see it; upstream calls use channel-mcp's own credentials.
+
+The MCP path takes POST only: GET (a server-to-client stream) and DELETE (ending a session) mean
+nothing without sessions, so they get 405, as the transport spec allows.
+
+Starlette and uvicorn are imported here only, so that stdio start-up does not load them.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import logging
+import re
+import signal
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from channel_mcp.config import Settings
+from channel_mcp.deps import Deps
+from channel_mcp.server import build_server
+
+if TYPE_CHECKING:
+    import uvicorn
+
+__all__ = [
+    "GRACE_PERIOD_SECONDS",
+    "HEALTH_PATHS",
+    "AccessPolicy",
+    "bind_problem",
+    "create_http_app",
+    "is_loopback",
+    "run_http",
+]
+
+logger = logging.getLogger("channel_mcp.http_app")
+access_logger = logging.getLogger("channel_mcp.access")
+
+GRACE_PERIOD_SECONDS = 20
+"""In-flight requests get this long to finish after SIGTERM (Kubernetes waits 30 s by default)."""
+HEALTH_PATHS = frozenset({"/healthz", "/readyz"})
+_SAFE_TOKEN = re.compile(r"[A-Za-z0-9/_.\-]{1,64}")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a bind address (or Host name) reaches this machine only."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _token(settings: Settings) -> bytes | None:
+    """The configured client token; an empty or blank one counts as none."""
+    token = settings.http_token.get_secret_value().strip() if settings.http_token is not None else ""
+    return token.encode() or None
+
+
+def bind_problem(settings: Settings, host: str) -> str | None:
+    """Why serving on `host` with these settings is refused, or None when it is fine."""
+    if is_loopback(host) or _token(settings) is not None:
+        return None
+    return (
+        f"refusing to bind {host}: it is reachable from other machines and no bearer token is set. "
+        "Set CHANNEL_MCP_HTTP_TOKEN to a long random secret (clients then send 'Authorization: Bearer <token>'), "
+        "or bind 127.0.0.1."
+    )
+
+
+def _split_host(value: str) -> str:
+    """The host name of a Host header value, without port or IPv6 brackets, lower-cased."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1 : value.find("]")] if "]" in value else value
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+@dataclass(frozen=True)
+class AccessPolicy:
+    """Who may talk to the MCP endpoint: Host and Origin (DNS rebinding), and the bearer token.
+
+    Bound to loopback: the Host must name this machine (localhost, 127.0.0.1, [::1], or the host of a
+    configured allowed origin), and loopback origins are allowed. Bound to another address the Host is
+    not checked (a proxy in front decides the public name, and the token is required there). In both
+    cases an `Origin` header, when present, must be allowed; `*` in the allowed origins allows any.
+    """
+
+    loopback: bool
+    allowed_origins: tuple[str, ...] = ()
+    token: bytes | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, host: str) -> AccessPolicy:
+        origins = tuple(o.strip().rstrip("/").lower() for o in settings.allowed_origins if o.strip())
+        return cls(loopback=is_loopback(host), allowed_origins=origins, token=_token(settings))
+
+    def host_allowed(self, host: str | None) -> bool:
+        if not self.loopback:
+            return True
+        if not host:
+            return False
+        name = _split_host(host)
+        if is_loopback(name):
+            return True
+        return any((urlsplit(o).hostname or "") == name for o in self.allowed_origins if o != "*")
+
+    def origin_allowed(self, origin: str | None) -> bool:
+        if origin is None:  # not a browser, or a same-origin request: nothing to check
+            return True
+        origin = origin.strip().rstrip("/").lower()
+        for allowed in self.allowed_origins:
+            if allowed in ("*", origin):
+                return True
+            if allowed.endswith(":*"):
+                base = allowed[:-2]
+                if origin == base or (origin.startswith(base + ":") and origin[len(base) + 1 :].isdigit()):
+                    return True
+        if self.loopback:
+            try:
+                parts = urlsplit(origin)
+                return parts.scheme in ("http", "https") and is_loopback(parts.hostname or "") and parts.port != 0
+            except ValueError:
+                return False
+        return False
+
+    def token_status(self, authorization: bytes | None) -> str | None:
+        """None when the request may pass; else 'missing' or 'invalid'."""
+        if self.token is None:
+            return None
+        if not authorization:
+            return "missing"
+        scheme, _, credential = authorization.strip().partition(b" ")
+        ok = scheme.lower() == b"bearer" and hmac.compare_digest(credential.strip(), self.token)
+        return None if ok else "invalid"
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value)
+    return None
+
+
+async def _reject(send: Send, status: int, message: str, headers: Iterable[tuple[bytes, bytes]] = ()) -> None:
+    # A JSON-RPC error without id, as the MCP transport spec suggests for HTTP-level refusals.
+    body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class GuardMiddleware:
+    """Host/Origin validation, then the bearer token; strips `Authorization` before passing on."""
+
+    def __init__(self, app: ASGIApp, policy: AccessPolicy) -> None:
+        self.app = app
+        self.policy = policy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in HEALTH_PATHS:
+            await self.app(scope, receive, send)
+            return
+        host = _header(scope, b"host")
+        if not self.policy.host_allowed(host.decode("latin-1") if host is not None else None):
+            await _reject(send, 421, "Host not allowed (DNS rebinding protection)")
+            return
+        origin = _header(scope, b"origin")
+        if not self.policy.origin_allowed(origin.decode("latin-1") if origin is not None else None):
+            await _reject(send, 403, "Origin not allowed; add it to CHANNEL_MCP_ALLOWED_ORIGINS to allow it")
+            return
+        problem = self.policy.token_status(_header(scope, b"authorization"))
+        if problem is not None:
+            challenge = b'Bearer realm="channel-mcp"' + (b', error="invalid_token"' if problem == "invalid" else b"")
+            await _reject(send, 401, f"Unauthorized: {problem} bearer token", [(b"www-authenticate", challenge)])
+            return
+        # The client's credential is for channel-mcp only: nothing downstream may see or forward it.
+        headers = [(k, v) for k, v in scope["headers"] if k != b"authorization"]
+        await self.app({**scope, "headers": headers}, receive, send)
+
+
+class AccessLogMiddleware:
+    """One key=value line per request on stderr: method, path, status, duration. No headers, no query."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            rpc = (_header(scope, b"mcp-method") or b"").decode("latin-1").strip()
+            access_logger.info(
+                "request method=%s path=%s status=%d duration_ms=%.1f%s",
+                scope["method"],
+                json.dumps(scope["path"]) if not _SAFE_TOKEN.fullmatch(scope["path"]) else scope["path"],
+                status,
+                (time.perf_counter() - started) * 1000,
+                f" rpc={rpc}" if _SAFE_TOKEN.fullmatch(rpc) else "",
+            )
+
+
+@dataclass
+class _Readiness:
+    ready: bool = False
+
+
+def create_http_app(
+    settings: Settings,
+    *,
+    path: str = "/mcp",
+    host: str = "127.0.0.1",
+    deps_factory: Callable[[Settings], Deps] | None = None,
+    server: MCPServer[Deps] | None = None,
+) -> Starlette:
+    """The ASGI app: MCP at `path` (stateless, JSON responses), plus `/healthz` and `/readyz`.
+
+    `host` is the bind address; it decides the loopback defaults of the Host/Origin checks.
+    `deps_factory` lets tests point the clients at fakes; `server` serves an already built server.
+    Run its lifespan (uvicorn does): that is where the clients are built, once.
+    """
+    if not path.startswith("/") or path in HEALTH_PATHS:
+        raise ValueError(f"invalid MCP path {path!r}: it must start with '/' and not be /healthz or /readyz")
+    if (problem := bind_problem(settings, host)) is not None:
+        raise ValueError(problem)
+    if server is None:
+        server = build_server(settings) if deps_factory is None else build_server(settings, deps_factory=deps_factory)
+    elif deps_factory is not None:
+        raise ValueError("pass deps_factory or server, not both")
+    mcp_app = server.streamable_http_app(
+        streamable_http_path=path,
+        json_response=True,
+        stateless_http=True,
+        max_request_body_size=settings.max_body_bytes,
+        # Host/Origin are checked by GuardMiddleware with our rules; the SDK still checks Content-Type.
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        host=host,
+    )
+    readiness = _Readiness()
+    session_manager = server.session_manager
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with session_manager.run():  # enters the MCPServer lifespan: Deps are built here, once
+            readiness.ready = True
+            try:
+                yield
+            finally:
+                readiness.ready = False
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        if not readiness.ready:
+            return JSONResponse({"status": "not ready"}, status_code=503)
+        configured = {"imbrace": settings.imbrace_configured, "bird": settings.bird_configured}
+        providers = [name for name, on in configured.items() if on]
+        return JSONResponse({"status": "ready", "providers": providers, "sandbox": settings.sandbox})
+
+    # POST only: with no session there is nothing to DELETE, and a GET stream could never carry anything
+    # (no server-initiated messages reach a stateless client) while holding a connection open through
+    # shutdown. The transport spec allows 405 for both; clients expect it.
+    mcp_route = Route(path, endpoint=StreamableHTTPASGIApp(session_manager), methods=["POST"])
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        mcp_route,
+        *(route for route in mcp_app.routes if getattr(route, "path", None) != path),
+    ]
+    policy = AccessPolicy.from_settings(settings, host)
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(AccessLogMiddleware), Middleware(GuardMiddleware, policy=policy)],
+        lifespan=lifespan,
+    )
+
+
+def run_http(
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    path: str = "/mcp",
+    grace_period: int = GRACE_PERIOD_SECONDS,
+    deps_factory: Callable[[Settings], Deps] | None = None,
+) -> int:
+    """Serve until SIGTERM or SIGINT, then let in-flight requests finish. Returns the exit code."""
+    problem = bind_problem(settings, host)
+    if problem is not None:
+        print(f"channel-mcp: {problem}", file=sys.stderr)
+        return 2
+    try:
+        app = create_http_app(settings, path=path, host=host, deps_factory=deps_factory)
+    except ValueError as exc:
+        print(f"channel-mcp: {exc}", file=sys.stderr)
+        return 2
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        lifespan="on",
+        log_config=None,  # keep channel-mcp's redacting stderr handler
+        log_level=settings.log_level.lower(),
+        access_log=False,  # AccessLogMiddleware writes the request lines
+        server_header=False,
+        ws="none",  # MCP does not use WebSockets: nothing to upgrade to, nothing left unguarded
+        timeout_graceful_shutdown=grace_period,
+    )
+    server = uvicorn.Server(config)
+    shown = f"[{host}]" if ":" in host else host
+    logger.info(
+        "serving MCP on http://%s:%d%s (stateless, JSON responses; client token %s)",
+        shown,
+        port,
+        path,
+        "required" if _token(settings) is not None else "not required",
+    )
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # In stateless mode the SDK logs "Terminating session: None" at INFO after every request.
+        logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
+    try:
+        with _graceful_signals(server):
+            server.run()
+    except SystemExit as exc:  # uvicorn exits this way when it cannot bind or the lifespan fails
+        return exc.code if isinstance(exc.code, int) else 1
+    return 0 if server.started else 1
+
+
+@contextmanager
+def _graceful_signals(server: uvicorn.Server) -> Iterator[None]:
+    """uvicorn re-raises the stop signal once it has drained; with our handler underneath, that is a no-op.
+
+    Without this, SIGTERM would end the process with the default disposition (status -15) even after
+    a clean, graceful shutdown. A signal that arrives before uvicorn installs its own handlers still
+    stops the server.
+    """
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        server.should_exit = True
+
+    previous: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, stop)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
