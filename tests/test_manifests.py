@@ -56,12 +56,21 @@ KNOWN_ENV_VARS = frozenset(
         "CHANNEL_MCP_MAX_RESULT_CHARS",
         "CHANNEL_MCP_AUDIT_LOG",
         "CHANNEL_MCP_HTTP_TOKEN",
+        "CHANNEL_MCP_REQUEST_STATE_KEY",
         "CHANNEL_MCP_ALLOWED_ORIGINS",
         "CHANNEL_MCP_MAX_BODY_BYTES",
     }
 )
-SECRET_ENV_VARS = frozenset({"IMBRACE_API_KEY", "IMBRACE_ACCESS_TOKEN", "BIRD_ACCESS_KEY", "CHANNEL_MCP_HTTP_TOKEN"})
-PROVIDER_SECRETS = SECRET_ENV_VARS - {"CHANNEL_MCP_HTTP_TOKEN"}
+SECRET_ENV_VARS = frozenset(
+    {
+        "IMBRACE_API_KEY",
+        "IMBRACE_ACCESS_TOKEN",
+        "BIRD_ACCESS_KEY",
+        "CHANNEL_MCP_HTTP_TOKEN",
+        "CHANNEL_MCP_REQUEST_STATE_KEY",
+    }
+)
+PROVIDER_SECRETS = SECRET_ENV_VARS - {"CHANNEL_MCP_HTTP_TOKEN", "CHANNEL_MCP_REQUEST_STATE_KEY"}
 
 # shared/api-contract.md: the public tool surface, by toolset.
 CONTRACT_TOOLS: dict[str, tuple[str, ...]] = {
@@ -558,7 +567,7 @@ def test_deployment_reads_secrets_from_the_secret(container: dict[str, Any]) -> 
     secret = load_yaml_one(K8S / "secret.example.yaml")
     env = {item["name"]: item for item in container["env"]}
     assert set(env) <= KNOWN_ENV_VARS
-    for name in ("IMBRACE_API_KEY", "BIRD_ACCESS_KEY", "CHANNEL_MCP_HTTP_TOKEN"):
+    for name in ("IMBRACE_API_KEY", "BIRD_ACCESS_KEY", "CHANNEL_MCP_HTTP_TOKEN", "CHANNEL_MCP_REQUEST_STATE_KEY"):
         ref = env[name]["valueFrom"]["secretKeyRef"]
         assert ref["name"] == secret["metadata"]["name"]
         assert ref["key"] in secret["stringData"]
