@@ -375,6 +375,14 @@ def run_http(
         path,
         "required" if _token(settings) is not None else "not required",
     )
+    if settings.sandbox:
+        logger.info(
+            "SANDBOX mode: simulated iMBRACE and Bird data, no account used. Connect an MCP client to "
+            "http://%s:%d%s, or see the README for Claude Desktop over stdio.",
+            shown,
+            port,
+            path,
+        )
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         # In stateless mode the SDK logs "Terminating session: None" at INFO after every request.
         logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
