@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import re
 import time
@@ -105,15 +106,16 @@ class CircuitBreaker:
             return
         wait = self.opened_at + self.cooldown - self.clock()
         if wait > 0:
+            seconds = math.ceil(wait)  # never "0 s" while still open
             raise CircuitOpenError(
-                f"{label} failed {self.failures} times in a row; not calling it for {wait:.0f} s. "
-                f"Retry after {wait:.0f} s.",
+                f"{label} failed {self.failures} times in a row; not calling it for {seconds} s. "
+                f"Retry after {seconds} s.",
                 retry_after=wait,
                 provider=provider,
             )
-        # Half-open: let this call through; one more failure re-opens at once.
-        self.opened_at = None
-        self.failures = self.threshold - 1
+        # Half-open: this call is the one probe. Re-arming the cool-down keeps every other call failing
+        # fast while it is out; its success closes the circuit, its failure re-opens it for a full cool-down.
+        self.opened_at = self.clock()
 
     def record(self, ok: bool) -> None:
         if ok:
@@ -248,8 +250,9 @@ class HttpTransport:
                 )
                 self.breaker.record(False)
                 raise error
+            # `params=None` when empty: an empty dict still makes httpx re-parse and re-encode the URL.
             request = self.client.build_request(
-                method, url, params=query, json=json_body, files=files, timeout=httpx.Timeout(remaining)
+                method, url, params=query or None, json=json_body, files=files, timeout=httpx.Timeout(remaining)
             )
             started = self.clock()
             status: int | None = None
@@ -271,7 +274,7 @@ class HttpTransport:
             else:
                 if status < 400:
                     self._record(method, url, status, request_id, started)
-                    result = self._decode(body, headers, expect, status, request_id)
+                    result = self._decode(body, headers, expect, status, request_id, idempotent=idempotent)
                     self.breaker.record(True)
                     return result
                 error = status_error(
@@ -331,11 +334,14 @@ class HttpTransport:
             except httpx.TransportError as exc:
                 raise _MaybeSent(f"dropped the connection mid-answer ({_describe(exc)})") from None
             except _TooLarge:
+                hint = (
+                    "ask for a smaller page (limit)" if request.method == "GET" else "check the result with a read tool"
+                )
                 raise ResponseError(
-                    f"{self.label} sent an answer over {self.max_response_bytes // (1024 * 1024)} MB; "
-                    "ask for a smaller page (limit).",
+                    f"{self.label} sent an answer over {self.max_response_bytes // (1024 * 1024)} MB; {hint}.",
                     provider=self.provider,
                     status=response.status_code,
+                    maybe_applied=request.method not in _IDEMPOTENT,
                 ) from None
             finally:
                 await response.aclose()
@@ -343,7 +349,9 @@ class HttpTransport:
         assert scope.cancelled_caught
         raise _MaybeSent(f"did not answer within the {self.timeout:g} s budget")
 
-    def _decode(self, body: bytes, headers: httpx.Headers, expect: str, status: int, request_id: str | None) -> Any:
+    def _decode(
+        self, body: bytes, headers: httpx.Headers, expect: str, status: int, request_id: str | None, *, idempotent: bool
+    ) -> Any:
         content_type = headers.get("content-type", "")
         is_json = "json" in content_type
         if expect == "text" and not is_json:
@@ -355,12 +363,15 @@ class HttpTransport:
         except ValueError:
             text = body.lstrip()[:1]
             what = "an HTML page" if text == b"<" else "malformed or truncated JSON"
+            # After a 2xx to a create, the object most likely exists: only a repeatable request may be retried.
+            advice = ": try again in a minute." if idempotent else "."
             raise ResponseError(
                 f"{self.label} answered {status} with {what} instead of JSON; this is usually a transient "
-                "gateway problem: try again in a minute.",
+                f"gateway problem{advice}",
                 provider=self.provider,
                 status=status,
                 request_id=request_id,
+                maybe_applied=not idempotent,
             ) from None
         if self.envelope and isinstance(data, dict) and data.get("success") is False:
             message = _error_text(body, content_type) or "no reason given"
