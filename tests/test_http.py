@@ -242,3 +242,14 @@ async def test_circuit_opens_then_recovers() -> None:
     fake.now += 16
     route.respond(200, json={"ok": 1})
     assert await t.request("GET", "/x") == {"ok": 1}
+
+
+@respx.mock
+async def test_delete_that_is_gone_on_retry_counts_as_deleted() -> None:
+    fake = FakeTime()
+    route = respx.delete(f"{BASE}/x").mock(side_effect=[httpx.Response(502), httpx.Response(404, json={})])
+    assert await make(fake).request("DELETE", "/x") is None
+    assert route.call_count == 2
+    respx.delete(f"{BASE}/y").respond(404, json={"message": "no such channel"})
+    with pytest.raises(NotFoundError):
+        await make(fake).request("DELETE", "/y")

@@ -277,6 +277,12 @@ class HttpTransport:
                     result = self._decode(body, headers, expect, status, request_id, idempotent=idempotent)
                     self.breaker.record(True)
                     return result
+                if status == 404 and method == "DELETE" and attempt > 0:
+                    # The failed first attempt did delete it: the retry finds it gone, which is what was asked.
+                    self._record(method, url, status, request_id, started)
+                    self.breaker.record(True)
+                    logger.info("DELETE %s: gone on retry, treating as deleted", url)
+                    return None
                 error = status_error(
                     status, body, headers, provider=self.provider, label=self.label, auth_hint=self.auth_hint
                 )

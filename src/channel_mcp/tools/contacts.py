@@ -290,6 +290,6 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         UploadIn,
         UploadedFile,
         _upload,
-        verify_with="imbrace_list_contact_files",
+        verify_with="imbrace_list_contact_files for the contact it belongs to",
     ),
 ]
