@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import httpx
 from pydantic import BaseModel
 
 from channel_mcp.bird.client import BirdClient
@@ -96,15 +97,39 @@ class Deps:
             self.audit.close()
 
 
+class LazySandboxTransport(httpx.AsyncBaseTransport):
+    """The embedded sandbox app, built on the first request rather than at start-up.
+
+    Importing and seeding the sandbox takes tens of milliseconds that a stdio client would otherwise wait
+    for before `initialize` is answered. Both clients share one instance, hence one simulated account.
+    """
+
+    def __init__(self, api_key: str) -> None:
+        self.api_key = api_key
+        self._inner: httpx.ASGITransport | None = None
+
+    @property
+    def inner(self) -> httpx.ASGITransport:
+        if self._inner is None:  # no await in between: two concurrent first requests still build one app
+            from channel_mcp.sandbox.app import create_app
+
+            self._inner = httpx.ASGITransport(app=create_app(api_key=self.api_key))
+        return self._inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        if self._inner is not None:
+            await self._inner.aclose()
+
+
 def build_deps(settings: Settings) -> Deps:
     """Clients for the configured providers; in sandbox mode both talk in-process to the embedded sandbox."""
     if settings.sandbox:
-        import httpx
-
         from channel_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_WORKSPACE
-        from channel_mcp.sandbox.app import create_app
 
-        transport = httpx.ASGITransport(app=create_app(api_key=SANDBOX_API_KEY))
+        transport = LazySandboxTransport(SANDBOX_API_KEY)
         imbrace: ImbraceClient | None = ImbraceClient(
             api_key=SANDBOX_API_KEY, gateway_url="http://sandbox.local", timeout=settings.timeout, transport=transport
         )
