@@ -210,13 +210,14 @@ import anyio
 from channel_mcp.cli import parser, settings_from
 from channel_mcp.safety import configure_logging
 from channel_mcp.server import build_server
+from channel_mcp.stdio import run_stdio
 settings = settings_from(parser().parse_args(["serve"]))
 configure_logging(settings.log_level, settings.secret_values())
 server = build_server(settings)
 profiler = cProfile.Profile()
 profiler.enable()  # after start-up: only serving is profiled
 try:
-    anyio.run(server.run_stdio_async)
+    anyio.run(run_stdio, server)
 finally:
     profiler.disable()
     profiler.dump_stats(sys.argv[1])

@@ -136,8 +136,10 @@ def serve(args: argparse.Namespace) -> int:
     # (the ~0.8 MB of garbage among them stays too).
     gc.freeze()
     gc.enable()
+    from channel_mcp.stdio import run_stdio
+
     with contextlib.suppress(KeyboardInterrupt):
-        anyio.run(server.run_stdio_async)
+        anyio.run(run_stdio, server)
     return 0
 
 

@@ -5,8 +5,9 @@ Applied to every tool result and resource, on the way out.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 # Paging cursors are not secrets, whatever their names say.
@@ -35,26 +36,40 @@ def strip_invisible(text: str) -> str:
     return _CF.sub("", text)
 
 
-def clean(data: Any) -> Any:
-    """Mask secret-looking fields and hidden Bird values, and strip format characters, recursively."""
+def clean(data: Any, secrets: Sequence[str] = ()) -> Any:
+    """Mask secret-looking fields and hidden Bird values, strip format characters, and replace exact
+    `secrets` (in values and keys, and numbers equal to one), recursively, in one walk.
+
+    Done on values, not on serialised JSON: there a numeric secret would break the syntax and one with
+    a quote or backslash would be escaped out of reach."""
+    secrets = [s for s in secrets if s and len(s) >= 4]
+    return _clean(data, secrets)
+
+
+def _clean(data: Any, secrets: list[str]) -> Any:
     if isinstance(data, str):
-        return _CF.sub("", data)
+        data = _CF.sub("", data)
+        return redact(data, secrets) if secrets else data
     if isinstance(data, list):
-        return [clean(item) for item in data]
+        return [_clean(item, secrets) for item in data]
     if isinstance(data, dict):
         hidden = "visibility" in data and data.get("visibility") not in (None, "public")
         out: dict[str, Any] = {}
         for key, value in data.items():
+            name = redact(str(key), secrets) if secrets else key
             if isinstance(value, str) and value and (_is_secret_key(str(key)) or (hidden and key == "value")):
-                out[key] = mask_value(value)
+                out[name] = mask_value(value)
             elif hidden and key == "value" and value is not None:
-                out[key] = "****"
+                out[name] = "****"
             else:
-                out[key] = clean(value)
+                out[name] = _clean(value, secrets)
         return out
+    if secrets and isinstance(data, int | float) and not isinstance(data, bool) and str(data) in secrets:
+        return "****"
     return data
 
 
+@functools.lru_cache(maxsize=4096)
 def _is_secret_key(key: str) -> bool:
     return bool(_SECRET_KEY.search(key)) and not _NOT_SECRET.search(key)
 

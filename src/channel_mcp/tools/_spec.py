@@ -338,11 +338,7 @@ async def _run(
         return _result(message, error=True)
 
     data, start = to_data(out)
-    data = clean(data)
-    if secrets:
-        # Value by value, not in the JSON text: there a numeric secret would break the syntax and one with
-        # a quote or backslash would be escaped out of reach.
-        data = cast(dict[str, Any], _redact_values(data, secrets))
+    data = cast(dict[str, Any], clean(data, secrets))
     if deps.sandbox:
         data["sandbox"] = True
     data, text = fit(data, deps.max_result_chars, start=start)
@@ -350,18 +346,6 @@ async def _run(
         deps.audit_write(spec, args, outcome=outcome, trace=trace, started=started, error=None)
         deps.cache.invalidate(spec.provider)
     return _result(text, data)
-
-
-def _redact_values(data: Any, secrets: list[str]) -> Any:
-    if isinstance(data, str):
-        return redact(data, secrets)
-    if isinstance(data, int | float) and not isinstance(data, bool) and str(data) in secrets:
-        return "****"
-    if isinstance(data, list):
-        return [_redact_values(item, secrets) for item in data]
-    if isinstance(data, dict):
-        return {redact(str(k), secrets): _redact_values(v, secrets) for k, v in data.items()}
-    return data
 
 
 def _secret_inputs(spec: ToolSpec[Any, Any], args: BaseModel) -> list[str]:
