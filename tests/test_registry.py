@@ -13,7 +13,7 @@ import pytest
 
 import channel_mcp
 from channel_mcp.tools import ALL_TOOLS, TOOLSETS
-from channel_mcp.tools._spec import ToolSpec
+from channel_mcp.tools._spec import SCHEMAS_FILE, ToolSpec, generate_schemas
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPS = Path(__file__).parent / "toolsnaps"
@@ -212,6 +212,17 @@ def test_schema_snapshot(spec: ToolSpec[Any, Any]) -> None:
         file.write_text(current, encoding="utf-8")
     assert file.exists(), f"missing snapshot {file.name}: run UPDATE_TOOLSNAPS=1 pytest tests/test_registry.py"
     assert file.read_text(encoding="utf-8") == current, f"{spec.name} schema drifted from {file.name}"
+
+
+def test_shipped_schemas_match_the_models() -> None:
+    """The server serves schemas from src/channel_mcp/tools/schemas.json (no generation at start-up);
+    it must equal what the models generate. UPDATE_TOOLSNAPS=1 rewrites it with the snapshots."""
+    current = generate_schemas(ALL_TOOLS)
+    if os.environ.get("UPDATE_TOOLSNAPS") == "1":
+        SCHEMAS_FILE.write_text(current, encoding="utf-8")
+    assert SCHEMAS_FILE.read_text(encoding="utf-8") == current, "schemas.json drifted: run UPDATE_TOOLSNAPS=1"
+    for spec in ALL_TOOLS:
+        assert spec.published_schemas() == (spec.input_schema(), spec.output_schema())
 
 
 def test_no_stale_snapshots() -> None:

@@ -12,14 +12,20 @@ T = TypeVar("T")
 class ApiModel(BaseModel):
     """Base of every upstream model: unknown fields are kept, missing optional ones are None (APIs drift)."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
+
+
+class Result(BaseModel):
+    """Base of tool results built here (not parsed from an API)."""
+
+    model_config = ConfigDict(defer_build=True)
 
 
 class Identified(ApiModel):
     id: str = Field(validation_alias=AliasChoices("id", "_id"), description="Id.")
 
 
-class Page(BaseModel, Generic[T]):
+class Page(Result, Generic[T]):
     """One page of a listing. Pass the `next` arguments to the same call to read the following page."""
 
     items: list[T] = Field(description="Items on this page.")
@@ -32,7 +38,7 @@ class Page(BaseModel, Generic[T]):
     note: str | None = Field(None, description="What was left out and how to read it.")
 
 
-class ActionResult(BaseModel):
+class ActionResult(Result):
     """Outcome of a write that returns no object."""
 
     ok: bool = Field(description="True when the API accepted the request.")

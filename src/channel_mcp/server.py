@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -92,24 +91,15 @@ async def _unused(**_: Any) -> None:  # the SDK requires a callable; SpecTool.ru
     return None
 
 
-# An output schema depends only on the model, and 40 tools share 21 output models: generate each once.
-_OUTPUT_SCHEMAS: dict[type[Any], dict[str, Any]] = {}
-
-
-def _output_schema(spec: ToolSpec[Any, Any]) -> dict[str, Any]:
-    if spec.output_model not in _OUTPUT_SCHEMAS:
-        _OUTPUT_SCHEMAS[spec.output_model] = spec.output_schema()
-    return copy.deepcopy(_OUTPUT_SCHEMAS[spec.output_model])
-
-
 def to_sdk_tool(spec: ToolSpec[Any, Any]) -> SpecTool:
+    input_schema, output_schema = spec.published_schemas()
     return SpecTool(
         fn=_unused,
         name=spec.name,
         title=spec.title,
         description=spec.description,
-        parameters=spec.input_schema(),
-        fn_metadata=FuncMetadata(arg_model=ArgModelBase, output_schema=_output_schema(spec)),
+        parameters=input_schema,
+        fn_metadata=FuncMetadata(arg_model=ArgModelBase, output_schema=output_schema),
         is_async=True,
         annotations=spec.annotations.to_mcp(spec.title),
         spec=spec,

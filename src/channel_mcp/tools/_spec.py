@@ -9,12 +9,14 @@ listing cache.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
 from mcp_types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
@@ -49,7 +51,8 @@ Provider = Literal["imbrace", "bird"]
 class ToolInput(BaseModel):
     """Base of every input model: unknown arguments are refused, and values never echo into errors."""
 
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+    # defer_build: validators are built on a model's first use, not for all 40 at start-up.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, defer_build=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +100,14 @@ class ToolSpec(Generic[I, O]):
     verify_with: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def published_schemas(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Input and output schema as served: from the file generated at build time (see schemas.json),
+        so start-up does not generate 80 JSON schemas. tests/test_registry.py fails if it drifts."""
+        shipped = _shipped_schemas().get(self.name)
+        if shipped is not None:
+            return shipped["inputSchema"], shipped["outputSchema"]
+        return self.input_schema(), self.output_schema()
+
     def input_schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = compact_schema(self.input_model.model_json_schema())
         # Unknown arguments are still refused with a clear error; saying so in every schema costs tokens.
@@ -106,6 +117,24 @@ class ToolSpec(Generic[I, O]):
     def output_schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = compact_schema(self.output_model.model_json_schema(mode="serialization"), inputs=False)
         return schema
+
+
+SCHEMAS_FILE = Path(__file__).with_name("schemas.json")
+
+
+@functools.cache
+def _shipped_schemas() -> dict[str, dict[str, dict[str, Any]]]:
+    try:
+        with SCHEMAS_FILE.open(encoding="utf-8") as f:
+            return cast(dict[str, dict[str, dict[str, Any]]], json.load(f))
+    except (OSError, ValueError):
+        return {}
+
+
+def generate_schemas(specs: list[ToolSpec[Any, Any]]) -> str:
+    """The contents of schemas.json for these tools."""
+    data = {s.name: {"inputSchema": s.input_schema(), "outputSchema": s.output_schema()} for s in specs}
+    return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def toolset_factory(toolset: str, provider: Provider, lists_with: str) -> Callable[..., ToolSpec[Any, Any]]:

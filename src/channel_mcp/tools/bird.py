@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from channel_mcp.bird.models import BirdChannel, BirdChannelContact
 from channel_mcp.deps import Deps
-from channel_mcp.models import Page
+from channel_mcp.models import Page, Result
 from channel_mcp.tools._args import limit
 from channel_mcp.tools._spec import RO, ToolInput, ToolSpec
 
@@ -36,7 +36,7 @@ class WindowIn(ToolInput):
     workspace_id: str | None = Workspace
 
 
-class ServiceWindow(BaseModel):
+class ServiceWindow(Result):
     channel_id: str
     contact_id: str
     serviceWindowExpireAt: str | None = Field(None, description="When the window closes (UTC).")

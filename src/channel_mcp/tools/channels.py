@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from channel_mcp.deps import Deps
 from channel_mcp.imbrace.models import Channel
-from channel_mcp.models import ActionResult, Page
+from channel_mcp.models import ActionResult, Page, Result
 from channel_mcp.tools._args import ChannelId, ChannelType, Config, Confirm, Email, Name, OptName, Text, limit
 from channel_mcp.tools._spec import DESTRUCTIVE, RO, WRITE, WRITE_IDEM, ToolInput, ToolSpec, toolset_factory
 
@@ -36,7 +36,7 @@ class NoArgs(ToolInput):
     pass
 
 
-class CountOut(BaseModel):
+class CountOut(Result):
     count: int = Field(description="Number of channels.")
 
 

@@ -9,7 +9,7 @@ import io
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from channel_mcp.deps import Deps
 from channel_mcp.errors import InputError
@@ -21,7 +21,7 @@ from channel_mcp.imbrace.models import (
     ConversationActivity,
     UploadedFile,
 )
-from channel_mcp.models import Page
+from channel_mcp.models import Page, Result
 from channel_mcp.tools._args import ChannelType, ContactId, Email, OptName, Phone, Skip, Text, limit
 from channel_mcp.tools._spec import RO, WRITE, WRITE_IDEM, ToolInput, ToolSpec, toolset_factory
 
@@ -81,7 +81,7 @@ class ExportIn(ToolInput):
     sort: Sort | None = Field(None, description="Column; prefix - for descending.")
 
 
-class ExportOut(BaseModel):
+class ExportOut(Result):
     rows: int = Field(description="Data rows in the export.")
     columns: list[str] = Field(description="Column names.")
     csv: str | None = Field(None, description="The whole CSV, when it fits the budget.")
@@ -111,15 +111,15 @@ class UploadIn(ToolInput):
     content_type: Mime | None = Field(None, description="MIME type; default from filename.")
 
 
-class Conversations(BaseModel):
+class Conversations(Result):
     items: list[Conversation]
 
 
-class Files(BaseModel):
+class Files(Result):
     items: list[ContactFile]
 
 
-class Activities(BaseModel):
+class Activities(Result):
     items: list[ConversationActivity]
 
 

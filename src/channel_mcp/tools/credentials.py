@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
 from channel_mcp.deps import Deps
 from channel_mcp.imbrace.models import ChannelCredential, FacebookPage
-from channel_mcp.models import ActionResult
+from channel_mcp.models import ActionResult, Result
 from channel_mcp.tools._args import Confirm, CredentialId, OptName
 from channel_mcp.tools._spec import DESTRUCTIVE, RO, WRITE_IDEM, ToolInput, ToolSpec, toolset_factory
 
@@ -37,7 +37,7 @@ class UpdateCredentialIn(ToolInput):
         return self
 
 
-class FacebookPages(BaseModel):
+class FacebookPages(Result):
     items: list[FacebookPage] = Field(description="Pages this credential can connect.")
 
 

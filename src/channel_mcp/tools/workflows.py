@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from channel_mcp.deps import Deps
 from channel_mcp.imbrace.models import ChannelWorkflow, Team, TeamObserver
-from channel_mcp.models import ActionResult
+from channel_mcp.models import ActionResult, Result
 from channel_mcp.tools._args import ChannelId, Config, Confirm
 from channel_mcp.tools._spec import DESTRUCTIVE, RO, WRITE_IDEM, ToolInput, ToolSpec
 
@@ -35,11 +35,11 @@ class TeamIdIn(ToolInput):
     team_id: str = Field(description="Team id.")
 
 
-class Teams(BaseModel):
+class Teams(Result):
     items: list[Team] = Field(description="Teams conversations can be assigned to.")
 
 
-class Observers(BaseModel):
+class Observers(Result):
     items: list[TeamObserver] = Field(description="Observers of the team.")
 
 
