@@ -11,7 +11,7 @@ Resources (all `application/json`, compact rows to choose from; only configured 
 
 Listings are read through `deps.cache` (30 s; keys start with the provider name, so a write through a
 tool, which invalidates its provider, makes the next read fresh). Everything returned is masked and
-stripped of invisible format characters (`masking.clean`), then redacted of configured secrets.
+stripped of invisible format characters and redacted of configured secrets (`masking.clean`).
 
 Where the lifespan's `Deps` come from: template functions and prompts receive a `Context`, but in SDK 2.3
 static resources (`Resource.read()`) and `@server.completion()` handlers receive none. `_DepsScope`, a
@@ -270,7 +270,7 @@ def bird_row(channel: BirdChannel) -> dict[str, Any]:
 
 def _listing_text(deps: Deps, data: dict[str, Any], more: Callable[[int], tuple[str, dict[str, Any]]]) -> str:
     """Clean, bound and redact a listing. When rows must be cut, `more(kept)` says how to read the rest."""
-    data = clean(data)
+    data = clean(data, deps.secret_values)
     limit = deps.max_result_chars
     text = dumps(data)
     if len(text) > limit:
@@ -279,13 +279,13 @@ def _listing_text(deps: Deps, data: dict[str, Any], more: Callable[[int], tuple[
         note, call = more(lo)
         cut = {**data, "items": items[:lo], "truncated": True, "has_more": True, "read_more": call, "note": note}
         text = dumps(cut)
-    return redact(text, deps.secret_values)
+    return text
 
 
 def _object_text(deps: Deps, model: BaseModel) -> str:
-    data = clean(model.model_dump(mode="json", exclude_none=True))
+    data = clean(model.model_dump(mode="json", exclude_none=True), deps.secret_values)
     _, text = fit(data, deps.max_result_chars)
-    return redact(text, deps.secret_values)
+    return text
 
 
 # ---------------------------------------------------------------------------------------------- resources

@@ -112,7 +112,7 @@ class AuditLog:
         line = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "tool": spec.name,
-            "arguments": clean(arguments),
+            "arguments": arguments,
             "confirmation": outcome,
             "status": last.status if last else None,
             "request_id": last.request_id if last else None,
@@ -122,7 +122,7 @@ class AuditLog:
         }
         if error is not None:
             line["error"] = error
-        text = redact(json.dumps(line, ensure_ascii=False), secrets)
+        text = json.dumps(clean(line, secrets), ensure_ascii=False)
         self._file.write(text + "\n")
         self._file.flush()
         os.fsync(self._file.fileno())
