@@ -32,10 +32,6 @@ def mask_value(value: str) -> str:
     return "****" + value[-4:]
 
 
-def strip_invisible(text: str) -> str:
-    return _CF.sub("", text)
-
-
 def clean(data: Any, secrets: Sequence[str] = ()) -> Any:
     """Mask secret-looking fields and hidden Bird values, strip format characters, and replace exact
     `secrets` (in values and keys, and numbers equal to one), recursively, in one walk.

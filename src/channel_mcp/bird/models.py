@@ -8,8 +8,6 @@ from pydantic import Field
 
 from channel_mcp.models import ApiModel
 
-BIRD_STATUSES = ("active", "pending", "setting-up", "failed", "inactive", "deleted", "warning")
-
 
 class BirdChannel(ApiModel):
     id: str = Field(description="Channel id.")

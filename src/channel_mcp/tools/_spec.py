@@ -15,7 +15,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
@@ -98,7 +98,6 @@ class ToolSpec(Generic[I, O]):
     secret_args: tuple[str, ...] = ()
     # Error hint for creates that may have happened.
     verify_with: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def published_schemas(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """Input and output schema as served: from the file generated at build time (see schemas.json),
