@@ -159,7 +159,8 @@ def test_secret_looking_fields_are_masked_to_last_four() -> None:
     }
     out = clean(data)
     assert out["config"] == {"access_token": "****1234", "verify_token": "****", "page": "p1"}
-    assert out["credentials"] == {"app_secret": "****9876", "app_id": "1234567"}
+    # Credential values are secrets whatever their names: every one is masked (fail closed).
+    assert out["credentials"] == {"app_secret": "****9876", "app_id": "****"}
     assert out["settings"][0]["value"] == "****5555"
     assert out["connectionParams"] == {"password": "****1111", "api_key": "****3333"}
     assert out["next"] == {"page_token": "opaque-cursor-value"}

@@ -17,7 +17,7 @@ from mcp_types import InputRequiredResult
 from pydantic import BaseModel, Field
 
 from channel_mcp.errors import ChannelMCPError
-from channel_mcp.masking import clean, mask_value, redact
+from channel_mcp.masking import clean, mask_shapes, mask_value, redact
 
 if TYPE_CHECKING:
     from channel_mcp.deps import Deps
@@ -138,7 +138,8 @@ _HEADER_RE = re.compile(
 
 
 class RedactingFilter(logging.Filter):
-    """Removes configured secrets and auth header values from every record, at every level."""
+    """Removes configured secrets, auth header values and credential-shaped strings from every record,
+    at every level."""
 
     def __init__(self, secrets: list[str]) -> None:
         super().__init__()
@@ -155,7 +156,8 @@ class RedactingFilter(logging.Filter):
         return True
 
     def _clean(self, text: str) -> str:
-        return _HEADER_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}****", redact(text, self.secrets))
+        text = _HEADER_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}****", redact(text, self.secrets))
+        return mask_shapes(text)
 
 
 def configure_logging(level: str, secrets: list[str]) -> None:
