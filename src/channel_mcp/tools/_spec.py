@@ -37,6 +37,7 @@ from channel_mcp.errors import (
 from channel_mcp.http import Exchange, exchanges
 from channel_mcp.masking import clean, redact
 from channel_mcp.models import Page
+from channel_mcp.tools._hints import not_found
 
 if TYPE_CHECKING:
     from channel_mcp.deps import Deps
@@ -238,9 +239,7 @@ def error_message(spec: ToolSpec[Any, Any], exc: ChannelMCPError, args: BaseMode
     if isinstance(exc, AuthError):
         return f"{text} The key's value is never shown."
     if isinstance(exc, NotFoundError):
-        ids = _id_args(args)
-        what = ", ".join(f"{k}={v!r}" for k, v in ids.items()) or "the requested object"
-        return f"Not found: {what} does not exist. Use {spec.lists_with} to find valid ids."
+        return not_found(spec.provider, args, spec.lists_with)  # per-argument hints: see _hints.ID_HINTS
     if isinstance(exc, CircuitOpenError):
         return text  # already says for how long
     if isinstance(exc, RateLimitError):
@@ -258,12 +257,6 @@ def error_message(spec: ToolSpec[Any, Any], exc: ChannelMCPError, args: BaseMode
     if isinstance(exc, ResponseError) and exc.status is not None:
         return text  # the transport's text already says what to do (wait for the gateway, or ask for less)
     return f"{text} This is likely transient: try again shortly."
-
-
-def _id_args(args: BaseModel | None) -> dict[str, str]:
-    if args is None:
-        return {}
-    return {k: v for k, v in args.__dict__.items() if k.endswith("_id") and isinstance(v, str)}
 
 
 def to_data(out: BaseModel) -> tuple[dict[str, Any], int]:
