@@ -14,7 +14,8 @@ from typing import Any
 
 from _common import Row, StdioServer, channel_mcp_cmd, clean_env, finish, parse_args, verdict
 
-GOAL = 80
+# Issue 17: strict-friendly schemas (closed objects, nullable optionals) cost ~10 tokens a tool; 90 at most.
+GOAL = 90
 OPENAPI_REFERENCE = 83
 
 

@@ -83,6 +83,9 @@ def valid(schema: dict[str, Any], name: str = "") -> st.SearchStrategy[Any]:
     if "enum" in schema:
         return st.sampled_from(schema["enum"])
     kind = schema.get("type")
+    if isinstance(kind, list):  # an optional, nullable as ["integer", "null"]: null means omitted
+        (kind,) = [k for k in kind if k != "null"]
+        return st.none() | valid({**schema, "type": kind}, name)
     if kind == "string":
         lo, hi = schema.get("minLength", 0), schema.get("maxLength")
         if "pattern" in schema:
@@ -131,6 +134,12 @@ WRONG: dict[str, list[Any]] = {
 }
 
 
+def base_type(schema: dict[str, Any]) -> Any:
+    """The JSON type of a property, without the `null` that optionals add."""
+    kind = schema.get("type")
+    return next((k for k in kind if k != "null"), None) if isinstance(kind, list) else kind
+
+
 def out_of_range(schema: dict[str, Any]) -> list[Any]:
     """Values of the right type that the schema still refuses."""
     bad: list[Any] = []
@@ -162,7 +171,7 @@ def invalid(draw: st.DrawFn, schema: dict[str, Any]) -> dict[str, Any]:
     ways = ["unknown key"]
     if required:
         ways.append("missing required")
-    typed = [k for k, v in properties.items() if v.get("type") in WRONG]
+    typed = [k for k, v in properties.items() if base_type(v) in WRONG]
     if typed:
         ways.append("wrong type")
     ranged = [k for k, v in properties.items() if out_of_range(v)]
@@ -176,7 +185,7 @@ def invalid(draw: st.DrawFn, schema: dict[str, Any]) -> dict[str, Any]:
         del args[draw(st.sampled_from(required))]
     elif way == "wrong type":
         key = draw(st.sampled_from(typed))
-        args[key] = draw(st.sampled_from(WRONG[properties[key]["type"]]))
+        args[key] = draw(st.sampled_from(WRONG[base_type(properties[key])]))
     else:
         key = draw(st.sampled_from(ranged))
         args[key] = draw(st.sampled_from(out_of_range(properties[key])))
@@ -241,7 +250,7 @@ async def respx_deps() -> AsyncIterator[Deps]:
 
 def test_every_tool_schema_is_in_the_supported_subset() -> None:
     supported = {"type", "properties", "required", "description", "enum", "default", "minLength", "maxLength"}
-    supported |= {"pattern", "minimum", "maximum", "items", "minItems", "maxItems"}
+    supported |= {"pattern", "minimum", "maximum", "items", "minItems", "maxItems", "additionalProperties"}
 
     def walk(schema: dict[str, Any]) -> None:
         assert set(schema) <= supported, set(schema) - supported

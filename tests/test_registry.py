@@ -1,5 +1,6 @@
 """One loop over every tool: names, toolsets and annotations as in the contract, described arguments,
-no unions, capped descriptions, a request test per tool, and committed schema snapshots."""
+no unions, strict-friendly input schemas, capped descriptions, a request test per tool, and committed
+schema snapshots."""
 
 from __future__ import annotations
 
@@ -166,6 +167,7 @@ def test_tool_declaration(spec: ToolSpec[Any, Any]) -> None:
     assert set(props) == expected
     for name, prop in props.items():
         assert prop.get("description"), f"{spec.name}.{name} has no description"
+    # No unions: an optional is nullable through a type array (["integer", "null"]), never an anyOf.
     assert "anyOf" not in json.dumps(schema) and "oneOf" not in json.dumps(schema), "no unions in inputs"
     assert 0 < len(spec.description) <= MAX_DESCRIPTION
     assert spec.title and spec.lists_with in CONTRACT
@@ -175,6 +177,42 @@ def test_tool_declaration(spec: ToolSpec[Any, Any]) -> None:
     else:
         assert "confirm" not in props
     assert spec.output_schema().get("type") == "object"
+
+
+def _objects(schema: Any) -> list[dict[str, Any]]:
+    """Every sub-schema that is an object with declared properties (the ones strict mode must close)."""
+    found: list[dict[str, Any]] = []
+    if isinstance(schema, dict):
+        if "properties" in schema:
+            found.append(schema)
+        for value in schema.values():
+            found.extend(_objects(value))
+    elif isinstance(schema, list):
+        for value in schema:
+            found.extend(_objects(value))
+    return found
+
+
+@pytest.mark.parametrize("spec", ALL_TOOLS, ids=lambda s: s.name)
+def test_input_schema_is_strict_friendly(spec: ToolSpec[Any, Any]) -> None:
+    """What OpenAI's strict mode (compat/openai_strict.py runs the real converter) needs, checked on the
+    published schema without the SDK: closed objects, and optionals that stay optional when strict mode
+    makes every property required, because they accept null."""
+    schema, _ = spec.published_schemas()
+    assert schema["type"] == "object" and isinstance(schema["properties"], dict)
+    for obj in _objects(schema):
+        assert obj.get("additionalProperties") is False, f"{spec.name}: an object does not refuse unknown keys"
+    required = set(schema.get("required", ()))
+    for name, prop in schema["properties"].items():
+        typ = prop.get("type")
+        if name in required:
+            assert isinstance(typ, str) and typ != "null", f"{spec.name}.{name}: required arguments are not nullable"
+            continue
+        assert isinstance(typ, list) and len(typ) == 2 and typ[1] == "null", f"{spec.name}.{name}: not nullable"
+        if "enum" in prop:
+            assert None in prop["enum"], f"{spec.name}.{name}: a nullable enum must list null"
+    free_form = [n for n, p in schema["properties"].items() if "object" in p["type"] and "properties" not in p]
+    assert set(free_form) <= {"config", "credentials"}, "only provider settings and secrets are free-form"
 
 
 def test_every_tool_is_exercised_by_a_test() -> None:

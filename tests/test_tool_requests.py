@@ -339,6 +339,15 @@ def test_every_tool_has_a_request_case() -> None:
     assert {t.name for t in ALL_TOOLS} == {case[0] for case in CASES}
 
 
+def with_nulls(tool: str, args: dict[str, Any]) -> dict[str, Any]:
+    """`args` plus an explicit null for every optional argument left out, as strict clients send them."""
+    (spec,) = [t for t in ALL_TOOLS if t.name == tool]
+    schema = spec.input_schema()
+    optional = set(schema["properties"]) - set(schema.get("required", ()))
+    return {**{name: None for name in optional}, **args}
+
+
+@pytest.mark.parametrize("nulls", [False, True], ids=["omitted", "null"])
 @pytest.mark.parametrize(
     ("tool", "args", "method", "path", "query", "body", "answer"),
     CASES,
@@ -347,6 +356,7 @@ def test_every_tool_has_a_request_case() -> None:
 async def test_tool_sends_contract_request(
     call: Callable[..., Awaitable[CallToolResult]],
     upstream: respx.MockRouter,
+    nulls: bool,
     tool: str,
     args: dict[str, Any],
     method: str,
@@ -364,7 +374,8 @@ async def test_tool_sends_contract_request(
     else:
         route = upstream.route(method=method, url=base + path).respond(200, json=answer)
 
-    result = await call(tool, args)
+    # An optional given as null must behave exactly as if it were omitted: same request, defaults applied.
+    result = await call(tool, with_nulls(tool, args) if nulls else args)
 
     assert not result.is_error, result.content
     assert route.call_count == 1

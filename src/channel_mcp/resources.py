@@ -16,7 +16,9 @@ stripped of invisible format characters and redacted of configured secrets (`mas
 Where the lifespan's `Deps` come from: template functions and prompts receive a `Context`, but in SDK 2.3
 static resources (`Resource.read()`) and `@server.completion()` handlers receive none. `_DepsScope`, a
 server middleware, exposes the request's lifespan context in a ContextVar for the duration of each
-request, so those two read it through `_current_deps()` without reaching into SDK internals.
+request, so those two read it through `_current_deps()` without reaching into SDK internals. The same
+middleware sets the request's progress reporter (`channel_mcp.progress`): the channel walks report each
+page to a client that sent a progressToken.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from mcp_types import (
 )
 from pydantic import BaseModel, Field
 
+from channel_mcp import progress
 from channel_mcp.bird.models import BirdChannel
 from channel_mcp.config import Settings
 from channel_mcp.deps import Deps
@@ -91,17 +94,21 @@ _request_deps: ContextVar[Deps | None] = ContextVar("channel_mcp_request_deps", 
 
 
 class _DepsScope:
-    """Server middleware: the request's lifespan `Deps`, visible to handlers the SDK gives no context."""
+    """Server middleware: the request's lifespan `Deps`, visible to handlers the SDK gives no context; and
+    the request's progress reporter (see channel_mcp.progress), for tools, reads and completions alike."""
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         deps = ctx.lifespan_context
-        if not isinstance(deps, Deps):
-            return await call_next(ctx)
-        token = _request_deps.set(deps)
-        try:
-            return await call_next(ctx)
-        finally:
-            _request_deps.reset(token)
+        # The per-request session sends nothing unless the client gave a progressToken.
+        reporter = ctx.session.report_progress if ctx.request_id is not None else None
+        with progress.reporting(reporter):
+            if not isinstance(deps, Deps):
+                return await call_next(ctx)
+            token = _request_deps.set(deps)
+            try:
+                return await call_next(ctx)
+            finally:
+                _request_deps.reset(token)
 
 
 def _current_deps() -> Deps:
@@ -164,6 +171,11 @@ async def _guarded(deps: Deps, load: Callable[[], Awaitable[str]], *, missing: s
 # ---------------------------------------------------------------------------------------------- listings
 
 
+async def _walked(count: int, total: int | None, message: str) -> None:
+    """Progress of a walk, counted in items: the total when the provider says it, never below the count."""
+    await progress.report(count, max(total, count) if isinstance(total, int) else None, message)
+
+
 async def imbrace_channels(deps: Deps) -> Page[Channel]:
     """Every iMBRACE channel (at most CHANNEL_MAX_PAGES pages), through the short cache."""
 
@@ -171,11 +183,12 @@ async def imbrace_channels(deps: Deps) -> Page[Channel]:
         items: list[Channel] = []
         seen: set[str] = set()
         offset = 0
-        for _ in range(CHANNEL_MAX_PAGES):
+        for number in range(1, CHANNEL_MAX_PAGES + 1):
             page = await deps.imbrace.channel.list(limit=CHANNEL_PAGE, offset=offset)
             fresh = [c for c in page.items if c.id not in seen]
             seen.update(c.id for c in fresh)
             items.extend(fresh)
+            await _walked(len(items), page.total, f"iMBRACE channels: page {number} read, {len(items)} so far")
             nxt = page.next.get("offset") if page.next else None
             if not fresh or not page.has_more or not isinstance(nxt, int) or nxt <= offset:
                 return Page[Channel](items=items, total=len(items))
@@ -199,9 +212,10 @@ async def bird_channels(deps: Deps) -> list[BirdChannel]:
     items: list[BirdChannel] = []
     token: str | None = None
     tokens: set[str] = set()
-    for _ in range(BIRD_MAX_PAGES):
+    for number in range(1, BIRD_MAX_PAGES + 1):
         page = await bird_channels_page(deps, token)
         items.extend(page.items)
+        await _walked(len(items), page.total, f"Bird channels: page {number} read, {len(items)} so far")
         nxt = page.next.get("page_token") if page.next else None
         if not isinstance(nxt, str) or nxt in tokens:
             break

@@ -41,7 +41,7 @@ CredentialId = Annotated[str, Field(description="Credential id.")]
 ContactId = Annotated[str, Field(description="Contact id.")]
 Name = Annotated[Text, Field(description="Display name.")]
 OptName = Annotated[Text | None, Field(None, description="Display name.")]
-Config = Annotated[dict[str, Any] | None, Field(None, description="Settings object.")]
+Config = Annotated[dict[str, Any] | None, Field(None, description="Settings.")]
 Skip = Annotated[int | None, Field(None, ge=0, description="Items to skip.")]
 Confirm = Annotated[bool | None, Field(None, description=CONFIRM_DESCRIPTION)]
 

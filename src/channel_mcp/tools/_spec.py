@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
 from mcp_types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from channel_mcp.errors import (
     AuthError,
@@ -37,6 +37,7 @@ from channel_mcp.errors import (
 from channel_mcp.http import Exchange, exchanges
 from channel_mcp.masking import clean, redact
 from channel_mcp.models import Page
+from channel_mcp.tools._hints import not_found
 
 if TYPE_CHECKING:
     from channel_mcp.deps import Deps
@@ -53,6 +54,16 @@ class ToolInput(BaseModel):
 
     # defer_build: validators are built on a model's first use, not for all 40 at start-up.
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, defer_build=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_omitted(cls, data: Any) -> Any:
+        """An argument given as null behaves exactly as if it were absent, defaults included: every optional
+        is advertised as nullable, because strict clients (OpenAI's) must send every key and send null for
+        the ones they mean to leave out. Unknown names are kept, so they are refused whatever their value."""
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None or k not in cls.model_fields}
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +119,15 @@ class ToolSpec(Generic[I, O]):
         return self.input_schema(), self.output_schema()
 
     def input_schema(self) -> dict[str, Any]:
+        """As the model says, plus what strict clients need to keep it honest: unknown arguments are refused
+        (`additionalProperties: false`, from extra="forbid"), and every optional argument accepts null,
+        which the server reads as omitted (see `ToolInput`)."""
         schema: dict[str, Any] = compact_schema(self.input_model.model_json_schema())
-        # Unknown arguments are still refused with a clear error; saying so in every schema costs tokens.
-        schema.pop("additionalProperties", None)
+        schema["additionalProperties"] = False
+        required = set(schema.get("required", ()))
+        for name, prop in schema.get("properties", {}).items():
+            if name not in required:
+                nullable(prop)
         return schema
 
     def output_schema(self) -> dict[str, Any]:
@@ -150,9 +167,22 @@ def toolset_factory(toolset: str, provider: Provider, lists_with: str) -> Callab
     return make
 
 
+def nullable(prop: dict[str, Any]) -> None:
+    """Let `prop` accept null in the cheap form, `"type": ["integer", "null"]` rather than an `anyOf`; an
+    enum lists null too, as strict converters require."""
+    typ = prop.get("type")
+    if isinstance(typ, str) and typ != "null":
+        prop["type"] = [typ, "null"]
+    elif isinstance(typ, list) and "null" not in typ:
+        prop["type"] = [*typ, "null"]
+    if isinstance(prop.get("enum"), list) and None not in prop["enum"]:
+        prop["enum"] = [*prop["enum"], None]
+
+
 def compact_schema(schema: Any, *, inputs: bool = True) -> Any:
     """Drop what costs tokens and says nothing: titles and `default: null`; for inputs also the `null`
-    arm of optionals (omit the argument instead). Outputs keep their nulls: results do contain them."""
+    arm of optionals, an `anyOf` (`input_schema` marks optionals nullable in the cheaper type-array form).
+    Outputs keep their nulls as they are: results do contain them."""
     if isinstance(schema, list):
         return [compact_schema(item, inputs=inputs) for item in schema]
     if not isinstance(schema, dict):
@@ -209,9 +239,7 @@ def error_message(spec: ToolSpec[Any, Any], exc: ChannelMCPError, args: BaseMode
     if isinstance(exc, AuthError):
         return f"{text} The key's value is never shown."
     if isinstance(exc, NotFoundError):
-        ids = _id_args(args)
-        what = ", ".join(f"{k}={v!r}" for k, v in ids.items()) or "the requested object"
-        return f"Not found: {what} does not exist. Use {spec.lists_with} to find valid ids."
+        return not_found(spec.provider, args, spec.lists_with)  # per-argument hints: see _hints.ID_HINTS
     if isinstance(exc, CircuitOpenError):
         return text  # already says for how long
     if isinstance(exc, RateLimitError):
@@ -229,12 +257,6 @@ def error_message(spec: ToolSpec[Any, Any], exc: ChannelMCPError, args: BaseMode
     if isinstance(exc, ResponseError) and exc.status is not None:
         return text  # the transport's text already says what to do (wait for the gateway, or ask for less)
     return f"{text} This is likely transient: try again shortly."
-
-
-def _id_args(args: BaseModel | None) -> dict[str, str]:
-    if args is None:
-        return {}
-    return {k: v for k, v in args.__dict__.items() if k.endswith("_id") and isinstance(v, str)}
 
 
 def to_data(out: BaseModel) -> tuple[dict[str, Any], int]:

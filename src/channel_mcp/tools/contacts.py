@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, model_validator
 
+from channel_mcp import progress
 from channel_mcp.deps import Deps
 from channel_mcp.errors import InputError
 from channel_mcp.imbrace.models import (
@@ -162,7 +163,13 @@ def summarize_csv(text: str, budget: int = CSV_BUDGET) -> ExportOut:
 
 
 async def _export(d: Deps, a: ExportIn) -> ExportOut:
-    return summarize_csv(await d.imbrace.contacts.export_csv(sort=a.sort), d.settings.csv_budget)
+    # One request, but iMBRACE builds the whole file first: say what is happening while the client waits.
+    await progress.report(0, 2, "Asking iMBRACE for the contacts export")
+    text = await d.imbrace.contacts.export_csv(sort=a.sort)
+    await progress.report(1, 2, f"Export received ({len(text)} characters); counting rows")
+    out = summarize_csv(text, d.settings.csv_budget)
+    await progress.report(2, 2, f"Export ready: {out.rows} rows")
+    return out
 
 
 async def _conversations(d: Deps, a: ConversationsIn) -> Conversations:
