@@ -181,6 +181,25 @@ def test_pyproject_takes_its_version_from_the_version_file() -> None:
     assert SEMVER.match(package_version())
 
 
+def test_licence_is_declared_once_and_shipped() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    # A PEP 639 expression, not the deprecated table or a classifier, and the file goes into wheel and sdist.
+    assert pyproject["project"]["license"] == "MIT"
+    assert pyproject["project"]["license-files"] == ["LICENSE"]
+    assert not any(c.startswith("License ::") for c in pyproject["project"].get("classifiers", []))
+    assert "/LICENSE" in pyproject["tool"]["hatch"]["build"]["targets"]["sdist"]["include"]
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert text.startswith("MIT License") and "channel-mcp developers" in text
+
+
+def test_changelog_keeps_a_changelog() -> None:
+    text = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert "keepachangelog.com" in text
+    assert "## [Unreleased]" in text
+    assert f"## [{package_version()}]" in text, "the current version needs a CHANGELOG section"
+    assert f"[{package_version()}]: https://" in text
+
+
 def test_every_manifest_carries_the_package_version(
     server_json: dict[str, Any], mcpb_manifest: dict[str, Any], deployment: dict[str, Any], container: dict[str, Any]
 ) -> None:

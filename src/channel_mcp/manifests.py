@@ -7,7 +7,8 @@ description, type, default and secrecy. From it this module writes
 - ``manifests/server.json``: the version, the licence and every environment variable,
 - ``manifests/mcpb/manifest.json``: the version, the licence, ``user_config`` and its wiring into ``env``,
 - ``manifests/kubernetes/``: the ConfigMap (every plain setting, at its default), the example Secret (every
-  secret) and the Deployment's ``secretKeyRef`` entries (between marker comments).
+  secret) and the Deployment's ``secretKeyRef`` entries (between marker comments),
+- the version (from ``_version.py``, its one home) wherever a manifest states it.
 
 A new field in `Settings` is picked up by ``python -m channel_mcp.manifests --write``; ``--check`` (and
 tests/test_manifests.py) fails while a generated part is out of date.
@@ -335,6 +336,10 @@ def render_deployment(text: str, specs: list[Setting]) -> str:
     return _replace_between(text, K8S_START, K8S_END, "\n".join(lines) + "\n", "deployment.yaml")
 
 
+def render_containerfile(text: str) -> str:
+    return re.sub(r'(org\.opencontainers\.image\.version=)"[^"]*"', rf'\g<1>"{__version__}"', text)
+
+
 # --------------------------------------------------------------------------- files
 
 
@@ -349,6 +354,7 @@ def generated_files(root: Path) -> dict[Path, Callable[[str], str]]:
         k8s / "configmap.yaml": lambda _: render_configmap(specs),
         k8s / "secret.example.yaml": lambda _: render_secret(specs),
         k8s / "deployment.yaml": lambda text: render_deployment(text, specs),
+        k8s / "Containerfile": render_containerfile,
     }
 
 
