@@ -743,3 +743,39 @@ async def test_mcpb_prompts_take_the_servers_arguments(mcpb_manifest: dict[str, 
     served = {p.name: sorted(a.name for a in p.arguments or []) for p in await server.list_prompts()}
     declared = {p["name"]: sorted(p.get("arguments", [])) for p in mcpb_manifest["prompts"]}
     assert declared == served
+
+
+def test_generator_check_names_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from channel_mcp import manifests
+
+    assert manifests.main(["--check", "--root", str(ROOT)]) == 0
+    for path in manifests.generated_files(ROOT):
+        target = tmp_path / path.relative_to(ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    readme = tmp_path / "README.md"
+    readme.write_text(readme.read_text(encoding="utf-8").replace("`CHANNEL_MCP_SANDBOX`", "`X`"), encoding="utf-8")
+    assert manifests.main(["--check", "--root", str(tmp_path)]) == 1
+    assert "README.md" in capsys.readouterr().err
+    assert manifests.main(["--write", "--root", str(tmp_path)]) == 0
+    assert manifests.main(["--check", "--root", str(tmp_path)]) == 0
+
+
+def test_a_new_settings_field_is_picked_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Settings grows (an HTTP block is on its way): every manifest must follow without code changes here.
+    from pydantic import Field, SecretStr
+
+    from channel_mcp import manifests
+    from channel_mcp.config import Settings
+
+    class Grown(Settings):
+        http_extra_secret: SecretStr | None = Field(
+            None, title="Extra", description="An extra secret.", validation_alias="CHANNEL_MCP_HTTP_EXTRA_SECRET"
+        )
+        http_extra_limit: int = Field(7, ge=1, title="Limit", description="An extra limit.")
+
+    monkeypatch.setattr(manifests, "Settings", Grown)
+    specs = {s.env: s for s in manifests.settings_spec()}
+    assert specs["CHANNEL_MCP_HTTP_EXTRA_SECRET"].secret is True
+    assert specs["HTTP_EXTRA_LIMIT"].default == "7" and specs["HTTP_EXTRA_LIMIT"].minimum == 1
+    assert manifests.stale_files(ROOT), "the committed manifests lack the new fields, so --check must fail"

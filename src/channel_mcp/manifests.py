@@ -137,7 +137,13 @@ def settings_spec() -> list[Setting]:
         if extra.get("internal"):
             continue
         alias = info.validation_alias
-        env = str(alias.choices[0]) if isinstance(alias, AliasChoices) else name.upper()
+        # The first alias is the environment variable; with none, pydantic-settings reads the field name.
+        if isinstance(alias, AliasChoices):
+            env = str(alias.choices[0]).upper()
+        elif isinstance(alias, str):
+            env = alias.upper()
+        else:
+            env = (info.alias or name).upper()
         members = list(_flatten(info.annotation))
         choices = tuple(
             str(choice) for member in members if typing.get_origin(member) is Literal for choice in member.__args__
