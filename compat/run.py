@@ -61,7 +61,10 @@ PYTHON_CLIENTS = [
         "langchain_check.py",
     ),
     PythonClient("google-genai", "genai", ["google-genai==3.6.1", "mcp==2.3.0"], "genai_check.py"),
-    PythonClient("openai-agents strict", "openai", ["openai-agents==0.24.0"], "openai_strict.py", optional=True),
+    # Self-contained: with no arguments it starts .venv/bin/channel-mcp serve --sandbox itself.
+    PythonClient(
+        "openai-agents strict", "openai", ["openai-agents==0.24.0"], "openai_strict.py", optional=True, args=[]
+    ),
 ]
 
 
