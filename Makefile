@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench setup clean
+.PHONY: run test lint compat manifests bench setup clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) on PATH (or: make PYTHON=python3 ...)"; exit 1; }
@@ -19,15 +19,26 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/channel-mcp serve --sandbox --transport http
 
-## Lint, type-check and run the whole test suite.
-test: $(STAMP)
+## Lint and type-check: ruff (compat/ included), ruff format, mypy strict over src/.
+lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+## Lint, type-check and run the whole test suite.
+test: lint
 	$(BIN)/python -m pytest -q
+
+## Real MCP clients against the sandbox, each in its own environment under .compat/ (needs Node 20 and npm).
+compat: $(STAMP)
+	$(BIN)/python compat/run.py
+
+## Rewrite the manifests and the README table from the settings model (src/channel_mcp/config.py).
+manifests: $(STAMP)
+	$(BIN)/python -m channel_mcp.manifests --write
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .compat .pytest_cache .mypy_cache .ruff_cache

@@ -23,6 +23,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from channel_mcp.manifests import settings_spec
+
 ROOT = Path(__file__).resolve().parents[1]
 MANIFESTS = ROOT / "manifests"
 DATA = Path(__file__).resolve().parent / "data"
@@ -35,42 +37,12 @@ SERVER_NAME = "io.github.channel-mcp/channel-mcp"
 DISTRIBUTION = "channel-mcp"
 COMMAND = "channel-mcp"
 
-# The product's documented configuration surface; manifests must not invent other variables.
-KNOWN_ENV_VARS = frozenset(
-    {
-        "IMBRACE_API_KEY",
-        "IMBRACE_ACCESS_TOKEN",
-        "IMBRACE_ORGANIZATION_ID",
-        "IMBRACE_GATEWAY_URL",
-        "IMBRACE_ENV",
-        "BIRD_ACCESS_KEY",
-        "BIRD_WORKSPACE_ID",
-        "BIRD_API_URL",
-        "CHANNEL_MCP_TOOLSETS",
-        "CHANNEL_MCP_READ_ONLY",
-        "CHANNEL_MCP_TOOLS",
-        "CHANNEL_MCP_EXCLUDE_TOOLS",
-        "CHANNEL_MCP_CONFIRM",
-        "CHANNEL_MCP_TIMEOUT",
-        "CHANNEL_MCP_LOG_LEVEL",
-        "CHANNEL_MCP_MAX_RESULT_CHARS",
-        "CHANNEL_MCP_AUDIT_LOG",
-        "CHANNEL_MCP_HTTP_TOKEN",
-        "CHANNEL_MCP_REQUEST_STATE_KEY",
-        "CHANNEL_MCP_ALLOWED_ORIGINS",
-        "CHANNEL_MCP_MAX_BODY_BYTES",
-    }
-)
-SECRET_ENV_VARS = frozenset(
-    {
-        "IMBRACE_API_KEY",
-        "IMBRACE_ACCESS_TOKEN",
-        "BIRD_ACCESS_KEY",
-        "CHANNEL_MCP_HTTP_TOKEN",
-        "CHANNEL_MCP_REQUEST_STATE_KEY",
-    }
-)
-PROVIDER_SECRETS = SECRET_ENV_VARS - {"CHANNEL_MCP_HTTP_TOKEN", "CHANNEL_MCP_REQUEST_STATE_KEY"}
+# The product's configuration surface, from the settings model: manifests must not invent other variables.
+SPECS = settings_spec()
+KNOWN_ENV_VARS = frozenset(s.env for s in SPECS)
+SECRET_ENV_VARS = frozenset(s.env for s in SPECS if s.secret)
+PROVIDER_SECRETS = frozenset({"IMBRACE_API_KEY", "IMBRACE_ACCESS_TOKEN", "BIRD_ACCESS_KEY"})
+LAUNCHER = "uvx"
 
 # shared/api-contract.md: the public tool surface, by toolset.
 CONTRACT_TOOLS: dict[str, tuple[str, ...]] = {
@@ -207,6 +179,25 @@ def test_pyproject_takes_its_version_from_the_version_file() -> None:
     assert pyproject["tool"]["hatch"]["version"]["path"] == "src/channel_mcp/_version.py"
     assert pyproject["project"]["scripts"][COMMAND] == "channel_mcp.cli:main"
     assert SEMVER.match(package_version())
+
+
+def test_licence_is_declared_once_and_shipped() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    # A PEP 639 expression, not the deprecated table or a classifier, and the file goes into wheel and sdist.
+    assert pyproject["project"]["license"] == "MIT"
+    assert pyproject["project"]["license-files"] == ["LICENSE"]
+    assert not any(c.startswith("License ::") for c in pyproject["project"].get("classifiers", []))
+    assert "/LICENSE" in pyproject["tool"]["hatch"]["build"]["targets"]["sdist"]["include"]
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert text.startswith("MIT License") and "channel-mcp developers" in text
+
+
+def test_changelog_keeps_a_changelog() -> None:
+    text = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert "keepachangelog.com" in text
+    assert "## [Unreleased]" in text
+    assert f"## [{package_version()}]" in text, "the current version needs a CHANGELOG section"
+    assert f"[{package_version()}]: https://" in text
 
 
 def test_every_manifest_carries_the_package_version(
@@ -349,8 +340,7 @@ def test_mcpb_user_config_is_wired_and_secrets_are_sensitive(mcpb_manifest: dict
             assert user_config[key]["sensitive"] is True, name
             assert user_config[key]["type"] == "string"
     sensitive = {key for key, option in user_config.items() if option.get("sensitive")}
-    secret_keys = {USER_CONFIG_REFERENCE.findall(env[name])[0] for name in PROVIDER_SECRETS}
-    assert sensitive == secret_keys
+    assert sensitive == {s.field for s in SPECS if s.secret}
     for key, option in user_config.items():
         # Nothing is required: the sandbox option works without any account.
         assert option.get("required", False) is False, key
@@ -436,12 +426,13 @@ def _assert_stdio_entries(servers: dict[str, Any]) -> None:
     stdio = {name: s for name, s in servers.items() if "command" in s}
     assert stdio
     for name, entry in stdio.items():
-        assert entry["command"] == COMMAND, name
-        assert entry["args"][0] == "serve", name
+        # The launcher form: works without channel-mcp on PATH (uvx fetches and caches it).
+        assert entry["command"] == LAUNCHER, name
+        assert entry["args"][:2] == [DISTRIBUTION, "serve"], name
         _assert_no_credentials(entry.get("env", {}))
-    sandbox = [s for s in stdio.values() if s["args"] == ["serve", "--sandbox"]]
+    sandbox = [s for s in stdio.values() if s["args"] == [DISTRIBUTION, "serve", "--sandbox"]]
     assert len(sandbox) == 1 and not sandbox[0].get("env")
-    real = [s for s in stdio.values() if s["args"] == ["serve"]]
+    real = [s for s in stdio.values() if s["args"] == [DISTRIBUTION, "serve"]]
     assert len(real) == 1 and PROVIDER_SECRETS - {"IMBRACE_ACCESS_TOKEN"} <= set(real[0]["env"])
 
 
@@ -449,7 +440,7 @@ def test_claude_desktop_config() -> None:
     config = load_json(CLIENTS / "claude_desktop_config.json")
     servers = config["mcpServers"]
     _assert_stdio_entries(servers)
-    real = next(s for s in servers.values() if s["args"] == ["serve"])
+    real = next(s for s in servers.values() if s["args"] == [DISTRIBUTION, "serve"])
     assert real["env"]["IMBRACE_API_KEY"] == "<your iMBRACE API key>"
     assert all(PLACEHOLDER.match(value) for value in real["env"].values())
 
@@ -575,7 +566,10 @@ def test_deployment_reads_secrets_from_the_secret(container: dict[str, Any]) -> 
     assert env["CHANNEL_MCP_HTTP_TOKEN"]["valueFrom"]["secretKeyRef"].get("optional", False) is False
     for name in SECRET_ENV_VARS & set(env):
         assert "value" not in env[name], f"{name} must come from a Secret"
-    assert "envFrom" not in container
+    # Plain settings come from the generated ConfigMap only: no Secret is imported wholesale.
+    assert container["envFrom"] == [
+        {"configMapRef": {"name": load_yaml_one(K8S / "configmap.yaml")["metadata"]["name"]}}
+    ]
 
 
 def test_example_secret_holds_placeholders_only() -> None:
@@ -650,3 +644,138 @@ def test_containerfile(deployment: dict[str, Any], container: dict[str, Any]) ->
     [cmd] = [json.loads(rest) for keyword, rest in final_stage if keyword == "CMD"]
     assert entrypoint == [COMMAND]
     assert [*entrypoint, *cmd] == [*container["command"], *container["args"]]
+
+
+# --------------------------------------------------------------------------- one source: the settings model
+
+FIX = "run `.venv/bin/python -m channel_mcp.manifests --write` and commit the result"
+
+
+def test_every_settings_field_is_declared() -> None:
+    # The list comes from the model itself: a new field cannot be missed by the manifests below.
+    from channel_mcp.config import Settings
+
+    assert [s.field for s in SPECS] == list(Settings.model_fields)
+    assert "CHANNEL_MCP_SANDBOX" in KNOWN_ENV_VARS
+    for spec in SPECS:
+        assert spec.description, f"Settings.{spec.field} needs Field(description=...) in config.py"
+        assert spec.title, f"Settings.{spec.field} needs Field(title=...) in config.py"
+        assert spec.env == spec.env.upper()
+
+
+def test_generated_parts_are_up_to_date() -> None:
+    from channel_mcp.manifests import stale_files
+
+    stale = [str(p.relative_to(ROOT)) for p in stale_files(ROOT)]
+    assert stale == [], f"out of date: {', '.join(stale)}; {FIX}"
+
+
+def test_server_json_declares_every_setting(server_json: dict[str, Any]) -> None:
+    [package] = server_json["packages"]
+    declared = {v["name"]: v for v in package["environmentVariables"]}
+    assert list(declared) == [s.env for s in SPECS], FIX
+    for spec in SPECS:
+        variable = declared[spec.env]
+        assert variable["isSecret"] is spec.secret
+        assert variable.get("default") == spec.default
+        assert variable["format"] == spec.kind
+    assert server_json["_meta"]["io.modelcontextprotocol.registry/publisher-provided"]["license"] == "MIT"
+
+
+def test_mcpb_user_config_declares_every_setting(mcpb_manifest: dict[str, Any]) -> None:
+    user_config = mcpb_manifest["user_config"]
+    assert list(user_config) == [s.field for s in SPECS], FIX
+    wiring = json.dumps(mcpb_manifest["server"]["mcp_config"])
+    for spec in SPECS:
+        option = user_config[spec.field]
+        assert option.get("sensitive", False) is spec.secret
+        assert f"${{user_config.{spec.field}}}" in wiring, spec.field
+        if spec.default is not None and not spec.secret:
+            assert str(option["default"]).lower() == spec.default.lower() or float(option["default"]) == float(
+                spec.default
+            )
+    assert mcpb_manifest["license"] == "MIT"
+
+
+def test_readme_table_declares_every_setting() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("<!-- settings:start", 1)[1].split("<!-- settings:end -->", 1)[0]
+    rows = [line.split("|")[1:-1] for line in table.splitlines() if line.startswith("| `")]
+    assert [row[0].strip().strip("`") for row in rows] == [s.env for s in SPECS], FIX
+    for row, spec in zip(rows, SPECS, strict=True):
+        assert ("Secret." in row[3]) is spec.secret, spec.env
+
+
+def test_kubernetes_keys_declare_every_setting(container: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    configmap = load_yaml_one(K8S / "configmap.yaml")
+    secret = load_yaml_one(K8S / "secret.example.yaml")
+    assert list(configmap["data"]) == [s.env for s in SPECS if not s.secret], FIX
+    assert list(secret["stringData"]) == [s.env for s in SPECS if s.secret], FIX
+    refs = {
+        item["name"]: item["valueFrom"]["secretKeyRef"]
+        for item in container["env"]
+        if "secretKeyRef" in item.get("valueFrom", {})
+    }
+    assert list(refs) == list(secret["stringData"]), FIX
+    for spec in SPECS:
+        if spec.secret:
+            assert refs[spec.env].get("optional", False) is not spec.required_in_cluster, spec.env
+
+    # The ConfigMap's values are the defaults: loaded as the pod's environment, they change nothing.
+    from channel_mcp.config import Settings
+
+    for spec in SPECS:
+        monkeypatch.delenv(spec.env, raising=False)
+    baseline = Settings().model_dump()
+    for key, value in configmap["data"].items():
+        monkeypatch.setenv(key, value)
+    loaded = Settings().model_dump()
+    # A field whose unset value means a stated default (IMBRACE_ENV: None means stable) may load as that default.
+    effective = {s.field: s.default for s in SPECS if baseline[s.field] is None and s.default is not None}
+    assert loaded == {**baseline, **{k: loaded[k] for k in effective if loaded[k] == effective[k]}}
+
+
+async def test_mcpb_prompts_take_the_servers_arguments(mcpb_manifest: dict[str, Any]) -> None:
+    from channel_mcp.config import Settings
+    from channel_mcp.server import build_server
+
+    server = build_server(Settings(sandbox=True))
+    served = {p.name: sorted(a.name for a in p.arguments or []) for p in await server.list_prompts()}
+    declared = {p["name"]: sorted(p.get("arguments", [])) for p in mcpb_manifest["prompts"]}
+    assert declared == served
+
+
+def test_generator_check_names_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from channel_mcp import manifests
+
+    assert manifests.main(["--check", "--root", str(ROOT)]) == 0
+    for path in manifests.generated_files(ROOT):
+        target = tmp_path / path.relative_to(ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    readme = tmp_path / "README.md"
+    readme.write_text(readme.read_text(encoding="utf-8").replace("`CHANNEL_MCP_SANDBOX`", "`X`"), encoding="utf-8")
+    assert manifests.main(["--check", "--root", str(tmp_path)]) == 1
+    assert "README.md" in capsys.readouterr().err
+    assert manifests.main(["--write", "--root", str(tmp_path)]) == 0
+    assert manifests.main(["--check", "--root", str(tmp_path)]) == 0
+
+
+def test_a_new_settings_field_is_picked_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Settings grows (an HTTP block is on its way): every manifest must follow without code changes here.
+    from pydantic import Field, SecretStr
+
+    from channel_mcp import manifests
+    from channel_mcp.config import Settings
+
+    class Grown(Settings):
+        http_extra_secret: SecretStr | None = Field(
+            None, title="Extra", description="An extra secret.", validation_alias="CHANNEL_MCP_HTTP_EXTRA_SECRET"
+        )
+        http_extra_limit: int = Field(7, ge=1, title="Limit", description="An extra limit.")
+
+    monkeypatch.setattr(manifests, "Settings", Grown)
+    specs = {s.env: s for s in manifests.settings_spec()}
+    assert specs["CHANNEL_MCP_HTTP_EXTRA_SECRET"].secret is True
+    assert specs["HTTP_EXTRA_LIMIT"].default == "7" and specs["HTTP_EXTRA_LIMIT"].minimum == 1
+    assert manifests.stale_files(ROOT), "the committed manifests lack the new fields, so --check must fail"

@@ -26,55 +26,180 @@ def _env(*names: str) -> Any:
     return AliasChoices(*names)
 
 
+def _shown(default: str, **extra: Any) -> dict[str, Any]:
+    # How the README states a default that is not a plain value (None meaning "all", "per process", ...).
+    return {"shown_default": default, **extra}
+
+
 class Settings(BaseSettings):
-    """Everything channel-mcp reads from its environment. Field names double as CLI flag names."""
+    """Everything channel-mcp reads from its environment. Field names double as CLI flag names.
+
+    Each field's title and description are the one source of the configuration docs: the README table,
+    server.json, the MCPB user_config and the Kubernetes keys are generated from them
+    (`python -m channel_mcp.manifests --write`), so a new field needs both.
+    """
 
     model_config = SettingsConfigDict(populate_by_name=True, extra="ignore", env_ignore_empty=True)
 
-    imbrace_api_key: SecretStr | None = Field(None, validation_alias=_env("IMBRACE_API_KEY", "imbrace_api_key"))
+    imbrace_api_key: SecretStr | None = Field(
+        None,
+        title="iMBRACE API key",
+        description="iMBRACE API key (sent as `x-api-key`); enables the iMBRACE tools.",
+        validation_alias=_env("IMBRACE_API_KEY", "imbrace_api_key"),
+    )
     imbrace_access_token: SecretStr | None = Field(
-        None, validation_alias=_env("IMBRACE_ACCESS_TOKEN", "imbrace_access_token")
+        None,
+        title="iMBRACE access token",
+        description="Alternative to the API key (sent as `x-access-token`).",
+        validation_alias=_env("IMBRACE_ACCESS_TOKEN", "imbrace_access_token"),
     )
     imbrace_organization_id: str | None = Field(
-        None, validation_alias=_env("IMBRACE_ORGANIZATION_ID", "imbrace_organization_id")
+        None,
+        title="iMBRACE organization id",
+        description="Sent as `x-organization-id` when set.",
+        validation_alias=_env("IMBRACE_ORGANIZATION_ID", "imbrace_organization_id"),
     )
-    imbrace_gateway_url: str | None = Field(None, validation_alias=_env("IMBRACE_GATEWAY_URL", "imbrace_gateway_url"))
+    imbrace_gateway_url: str | None = Field(
+        None,
+        title="iMBRACE gateway URL",
+        description="Explicit iMBRACE gateway; overrides `IMBRACE_ENV`.",
+        json_schema_extra=_shown("from `IMBRACE_ENV`"),
+        validation_alias=_env("IMBRACE_GATEWAY_URL", "imbrace_gateway_url"),
+    )
     imbrace_env: Literal["stable", "sandbox", "develop"] | None = Field(
-        None, validation_alias=_env("IMBRACE_ENV", "imbrace_env")
+        None,
+        title="iMBRACE environment",
+        description="Picks the matching iMBRACE gateway.",
+        # None means stable (see imbrace_base_url); stated so clients can offer it as the default.
+        json_schema_extra={"effective_default": "stable"},
+        validation_alias=_env("IMBRACE_ENV", "imbrace_env"),
     )
 
-    bird_access_key: SecretStr | None = Field(None, validation_alias=_env("BIRD_ACCESS_KEY", "bird_access_key"))
-    bird_workspace_id: str | None = Field(None, validation_alias=_env("BIRD_WORKSPACE_ID", "bird_workspace_id"))
-    bird_api_url: str = Field(DEFAULT_BIRD_API_URL, validation_alias=_env("BIRD_API_URL", "bird_api_url"))
+    bird_access_key: SecretStr | None = Field(
+        None,
+        title="Bird access key",
+        description="Bird access key (sent as `Authorization: AccessKey …`); enables the Bird tools.",
+        validation_alias=_env("BIRD_ACCESS_KEY", "bird_access_key"),
+    )
+    bird_workspace_id: str | None = Field(
+        None,
+        title="Bird workspace id",
+        description="Default workspace for the Bird tools (`workspace_id` overrides it per call).",
+        validation_alias=_env("BIRD_WORKSPACE_ID", "bird_workspace_id"),
+    )
+    bird_api_url: str = Field(
+        DEFAULT_BIRD_API_URL,
+        title="Bird API URL",
+        description="Bird API base URL.",
+        validation_alias=_env("BIRD_API_URL", "bird_api_url"),
+    )
 
-    sandbox: bool = Field(False, validation_alias=_env("CHANNEL_MCP_SANDBOX", "sandbox"))
-    toolsets: CommaList | None = Field(None, validation_alias=_env("CHANNEL_MCP_TOOLSETS", "toolsets"))
-    tools: CommaList | None = Field(None, validation_alias=_env("CHANNEL_MCP_TOOLS", "tools"))
-    exclude_tools: CommaList | None = Field(None, validation_alias=_env("CHANNEL_MCP_EXCLUDE_TOOLS", "exclude_tools"))
-    read_only: bool = Field(False, validation_alias=_env("CHANNEL_MCP_READ_ONLY", "read_only"))
-    confirm: Literal["auto", "never"] = Field("auto", validation_alias=_env("CHANNEL_MCP_CONFIRM", "confirm"))
+    sandbox: bool = Field(
+        False,
+        title="Sandbox",
+        description="Use the built-in simulated iMBRACE and Bird APIs; needs no account.",
+        validation_alias=_env("CHANNEL_MCP_SANDBOX", "sandbox"),
+    )
+    toolsets: CommaList | None = Field(
+        None,
+        title="Toolsets",
+        description="Comma-separated toolsets to enable: imbrace_channels, imbrace_credentials, imbrace_workflows, "
+        "imbrace_contacts, imbrace_notifications, bird_channels.",
+        json_schema_extra=_shown("all"),
+        validation_alias=_env("CHANNEL_MCP_TOOLSETS", "toolsets"),
+    )
+    tools: CommaList | None = Field(
+        None,
+        title="Tools",
+        description="Comma-separated tool names to allow; the others are hidden.",
+        json_schema_extra=_shown("all"),
+        validation_alias=_env("CHANNEL_MCP_TOOLS", "tools"),
+    )
+    exclude_tools: CommaList | None = Field(
+        None,
+        title="Excluded tools",
+        description="Comma-separated tool names to deny.",
+        json_schema_extra=_shown("none"),
+        validation_alias=_env("CHANNEL_MCP_EXCLUDE_TOOLS", "exclude_tools"),
+    )
+    read_only: bool = Field(
+        False,
+        title="Read-only",
+        description="Offer read-only tools only (always wins over the tool lists).",
+        validation_alias=_env("CHANNEL_MCP_READ_ONLY", "read_only"),
+    )
+    confirm: Literal["auto", "never"] = Field(
+        "auto",
+        title="Delete confirmation",
+        description="`auto` asks the user before a destructive tool runs; `never` turns that off (see Safety).",
+        validation_alias=_env("CHANNEL_MCP_CONFIRM", "confirm"),
+    )
 
-    timeout: float = Field(30.0, gt=0, le=600, validation_alias=_env("CHANNEL_MCP_TIMEOUT", "timeout"))
+    timeout: float = Field(
+        30.0,
+        gt=0,
+        le=600,
+        title="Timeout (seconds)",
+        description="Seconds per upstream call, retries included.",
+        validation_alias=_env("CHANNEL_MCP_TIMEOUT", "timeout"),
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
-        "INFO", validation_alias=_env("CHANNEL_MCP_LOG_LEVEL", "log_level")
+        "INFO",
+        title="Log level",
+        description="Log level; logs go to stderr only.",
+        validation_alias=_env("CHANNEL_MCP_LOG_LEVEL", "log_level"),
     )
     max_result_chars: int = Field(
-        100_000, ge=2_000, validation_alias=_env("CHANNEL_MCP_MAX_RESULT_CHARS", "max_result_chars")
+        100_000,
+        ge=2_000,
+        title="Result budget (characters)",
+        description="Budget for one tool result or resource (about 25k tokens).",
+        validation_alias=_env("CHANNEL_MCP_MAX_RESULT_CHARS", "max_result_chars"),
     )
-    csv_budget: int = Field(50_000, ge=1_000, validation_alias=_env("CHANNEL_MCP_CSV_BUDGET", "csv_budget"))
-    audit_log: Path | None = Field(None, validation_alias=_env("CHANNEL_MCP_AUDIT_LOG", "audit_log"))
+    csv_budget: int = Field(
+        50_000,
+        ge=1_000,
+        title="CSV budget (characters)",
+        description="Largest CSV export returned whole; above it, a preview.",
+        validation_alias=_env("CHANNEL_MCP_CSV_BUDGET", "csv_budget"),
+    )
+    audit_log: Path | None = Field(
+        None,
+        title="Audit log file",
+        description="Append one JSON line per write or delete to this file.",
+        validation_alias=_env("CHANNEL_MCP_AUDIT_LOG", "audit_log"),
+    )
 
-    http_token: SecretStr | None = Field(None, validation_alias=_env("CHANNEL_MCP_HTTP_TOKEN", "http_token"))
+    http_token: SecretStr | None = Field(
+        None,
+        title="HTTP bearer token",
+        description="Bearer token HTTP mode requires (mandatory off loopback).",
+        # A pod binds 0.0.0.0, where the server refuses to start without it.
+        json_schema_extra={"required_in_cluster": True},
+        validation_alias=_env("CHANNEL_MCP_HTTP_TOKEN", "http_token"),
+    )
     # Seals the state a 2026-07-28 client echoes back when it answers a confirmation question. Replicas
     # behind one load balancer must share it, or an answer that lands on another replica is refused.
     request_state_key: SecretStr | None = Field(
-        None, validation_alias=_env("CHANNEL_MCP_REQUEST_STATE_KEY", "request_state_key")
+        None,
+        title="Request state key",
+        description="HTTP mode: seals confirmation state; give all replicas the same one (≥ 32 characters).",
+        json_schema_extra=_shown("per process", required_in_cluster=True),
+        validation_alias=_env("CHANNEL_MCP_REQUEST_STATE_KEY", "request_state_key"),
     )
     allowed_origins: CommaList = Field(
-        default_factory=list, validation_alias=_env("CHANNEL_MCP_ALLOWED_ORIGINS", "allowed_origins")
+        default_factory=list,
+        title="Allowed origins",
+        description="HTTP mode: comma-separated extra browser origins to accept.",
+        json_schema_extra=_shown("loopback"),
+        validation_alias=_env("CHANNEL_MCP_ALLOWED_ORIGINS", "allowed_origins"),
     )
     max_body_bytes: int = Field(
-        1_000_000, ge=1_024, validation_alias=_env("CHANNEL_MCP_MAX_BODY_BYTES", "max_body_bytes")
+        1_000_000,
+        ge=1_024,
+        title="Largest HTTP body (bytes)",
+        description="HTTP mode: largest request body; larger gets 413.",
+        validation_alias=_env("CHANNEL_MCP_MAX_BODY_BYTES", "max_body_bytes"),
     )
 
     @field_validator("toolsets", "tools", "exclude_tools", "allowed_origins", mode="before")
