@@ -37,6 +37,7 @@ from channel_mcp.errors import (
 from channel_mcp.http import Exchange, exchanges
 from channel_mcp.masking import clean, redact
 from channel_mcp.models import Page
+from channel_mcp.reading import ShapeError
 
 if TYPE_CHECKING:
     from channel_mcp.deps import Deps
@@ -226,6 +227,12 @@ def error_message(spec: ToolSpec[Any, Any], exc: ChannelMCPError, args: BaseMode
         )
     if isinstance(exc, BadRequestError):
         return f"{text} Fix the arguments and try again."
+    if isinstance(exc, ShapeError):
+        # A permanent mismatch between the API and its documents: retrying gets the same answer.
+        return (
+            f"{text} The answer had an unexpected shape, so nothing could be read from it; repeating the call "
+            "will get the same answer. Tell the user the provider's API answered differently from its documents."
+        )
     if isinstance(exc, ResponseError) and exc.status is not None:
         return text  # the transport's text already says what to do (wait for the gateway, or ask for less)
     return f"{text} This is likely transient: try again shortly."
