@@ -162,8 +162,9 @@ async def _platform(d: Deps, a: WindowIn) -> str | None:
 
 
 async def _window(d: Deps, a: WindowIn) -> ServiceWindow:
-    platform_id = await _platform(d, a)
+    # The contract's request first: it validates every id, so a bad one sends nothing at all.
     contact = await d.bird.channels.get_contact(a.channel_id, a.contact_id, workspace_id=a.workspace_id)
+    platform_id = await _platform(d, a)
     return service_window(contact, a.channel_id, a.contact_id, d.now(), platform_id)
 
 
