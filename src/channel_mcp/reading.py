@@ -153,7 +153,7 @@ def read_items(model: type[M], payload: Any, *, label: str, provider: str, what:
     found = raw_items(payload)
     if found is None:
         raise ShapeError(
-            f"{label} answered {what} with an unexpected shape: expected a list, got {describe(payload)}",
+            f"{label} answered {what} with an unexpected shape: expected a list, got {describe(unwrap(payload))}",
             provider=provider,
         )
     items: list[M] = []
@@ -190,7 +190,7 @@ def read_one(model: type[M], payload: Any, *, label: str, provider: str, what: s
     data = unwrap(payload)
     if not isinstance(data, dict):
         raise ShapeError(
-            f"{label} answered {what} with an unexpected shape: expected an object, got {describe(payload)}",
+            f"{label} answered {what} with an unexpected shape: expected an object, got {describe(data)}",
             provider=provider,
         )
     parsed = _validated(model, data)

@@ -56,7 +56,7 @@ async def test_seed_is_multilingual_and_valid(client: httpx.AsyncClient) -> None
     assert any(any("\u4e00" <= ch <= "\u9fff" for ch in n) for n in names)  # Chinese
     assert any("ễ" in n or "ạ" in n or "ư" in n or "ố" in n for n in names)  # Vietnamese
     assert any(n.isascii() for n in names)  # English
-    phones = [c["phone_number"] for c in contacts if c["phone_number"]]
+    phones = [c["phone_number"] for c in contacts if c.get("phone_number")]
     assert all(p.startswith("+") and p[1:].isdigit() and 8 <= len(p) <= 16 for p in phones)
     assert len({c["id"] for c in contacts}) == 240
 
@@ -243,3 +243,12 @@ async def test_notifications_read_and_dismiss(client: httpx.AsyncClient) -> None
     r = await client.delete(f"{V1}/notifications/dismiss/all")
     assert r.json() == {"success": True, "data": {"dismissed": 29}}
     assert (await client.get(f"{V1}/notifications")).json()["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"), [("+84 912 345 678", "+84912345678"), ("+1 (415) 555-0112", "+14155550112")]
+)
+async def test_update_contact_accepts_a_phone_as_typed(client: httpx.AsyncClient, typed: str, stored: str) -> None:
+    r = await client.put(f"{V1}/contacts/ct_0004", json={"phone": typed})
+    assert r.status_code == 200, r.text
+    assert r.json()["data"]["phone_number"] == stored

@@ -99,7 +99,8 @@ def read_count(payload: Any) -> ChannelCount:
     if by_type:
         return ChannelCount(count=sum(by_type.values()), by_type=by_type)
     raise ShapeError(
-        f"{LABEL} answered the channel count with an unexpected shape: got {describe(payload)}", provider=PROVIDER
+        f"{LABEL} answered the channel count with an unexpected shape: got {describe(unwrap(payload))}",
+        provider=PROVIDER,
     )
 
 

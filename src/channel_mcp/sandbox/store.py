@@ -409,7 +409,7 @@ class SandboxStore:
 
     @staticmethod
     def _contact(row: sqlite3.Row) -> JSON:
-        return {
+        doc: JSON = {
             "object_name": "contact",
             "id": row["id"],
             "organization_id": seed.ORGANIZATION_ID,
@@ -423,6 +423,8 @@ class SandboxStore:
             "channel_type": row["channel_type"],
             "tags": json.loads(row["tags"]),
         }
+        # Documented as `string?`: an absent value is left out, not sent as null.
+        return {k: v for k, v in doc.items() if v is not None}
 
     def _contacts_by_seq(self, seqs: Sequence[int]) -> list[JSON]:
         if not seqs:
@@ -477,10 +479,11 @@ class SandboxStore:
             if phone is not None:
                 doc["phone_number"] = phone
             doc["updated_at"] = now_iso()
-            blob = seed.search_blob(doc["display_name"], doc["email"], doc["phone_number"])
+            email, phone = doc.get("email"), doc.get("phone_number")
+            blob = seed.search_blob(doc["display_name"], email, phone)
             db.execute(
                 "UPDATE contacts SET name = ?, email = ?, phone = ?, updated_at = ?, search = ? WHERE id = ?",
-                (doc["display_name"], doc["email"], doc["phone_number"], doc["updated_at"], blob, contact_id),
+                (doc["display_name"], email, phone, doc["updated_at"], blob, contact_id),
             )
             self._contact_blob[self._contact_pos[contact_id]] = blob
         return doc
