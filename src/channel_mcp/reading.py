@@ -59,7 +59,7 @@ _ENVELOPE_KEYS = frozenset(
 )
 _LIST_KEYS = ("data", "results", "items", "docs")
 _MAX_IDS = 20
-SHAPE_NOTE = "The answer did not have the documented shape; it is shown as the API sent it."
+SHAPE_NOTE = "The answer did not have the documented shape: the fields that did not fit are under unexpected, as sent."
 
 
 class ShapeError(ResponseError):
@@ -202,22 +202,16 @@ def read_one(model: type[M], payload: Any, *, label: str, provider: str, what: s
 def as_sent(model: type[M], data: dict[str, Any]) -> M:
     """`data` as sent, in a form that still matches the published outputSchema: the fields that fit are in
     their documented places, the ones that do not are under `unexpected` with their values as sent."""
-    bad: set[str] = set()
-    good = dict(data)
-    for _ in range(len(data) + 1):  # each pass removes at least one top-level field
-        try:
-            obj = model.model_validate(good)
-        except ValidationError as exc:
-            found = {str(err["loc"][0]) for err in exc.errors() if err["loc"]} - bad
-            if not found:
-                obj = model.model_validate({})
-                bad = set(data)
-                break
-            bad |= found
-            good = {k: v for k, v in data.items() if k not in bad}
-        else:
-            break
-    obj.unexpected = {k: data[k] for k in data if k in bad} or None
+    try:
+        model.model_validate(data)
+        bad: set[str] = set()
+    except ValidationError as exc:  # every field error at once: the top-level names are the ones to move
+        bad = {str(err["loc"][0]) for err in exc.errors() if err["loc"]}
+    try:
+        obj = model.model_validate({k: v for k, v in data.items() if k not in bad})
+    except ValidationError:  # a rule across fields: keep nothing typed, show everything as sent
+        obj, bad = model.model_validate({}), set(data)
+    obj.unexpected = {k: v for k, v in data.items() if k in bad} or None
     obj.shape_note = SHAPE_NOTE
     return obj
 

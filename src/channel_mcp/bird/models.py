@@ -25,6 +25,8 @@ class BirdSetting(ApiModel):
 
 
 class BirdChannel(ApiModel):
+    """A Bird workspace channel; non-public settings and connection parameters are masked."""
+
     id: str | None = Field(None, description="Channel id (uuid).")
     platformId: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]+$")] | None = Field(
         None, description="Platform, e.g. whatsapp, sms-messagebird."

@@ -16,8 +16,12 @@ ChannelPlatform = Literal["web", "facebook", "whatsapp", "instagram", "wechat", 
 CHANNEL_TYPES: tuple[str, ...] = get_args(ChannelPlatform)
 
 
+# The documented schemas: seeds/000 (Channel, ChannelCredential) and seeds/001 (Contact, ContactComment,
+# ContactFile). Docstrings become outputSchema descriptions, so they speak to the agent.
+
+
 class Channel(Identified):
-    """`Channel` as documented (seeds/000): `type` is the platform."""
+    """An iMBRACE channel; `type` is its platform."""
 
     object_name: str | None = Field(None, description="Object type identifier.")
     name: str | None = Field(None, description="Display name.")
@@ -39,7 +43,7 @@ class ChannelCount(Result):
 
 
 class ChannelCredential(DocumentId):
-    """`ChannelCredential` as documented: `_id`, `type`, `name`; the values, when sent, under `credentials`."""
+    """A channel credential; its values, when sent, are under `credentials` (secrets masked)."""
 
     type: str | None = Field(None, description="Credential type, e.g. facebook.")
     name: str | None = Field(None, description="Display name.")
@@ -73,7 +77,7 @@ class TeamObserver(Identified):
 
 
 class Contact(Identified):
-    """`Contact` as documented (seeds/001)."""
+    """An iMBRACE contact."""
 
     object_name: str | None = Field(None, description="Object type identifier.")
     organization_id: str | None = Field(None, description="Owning organisation.")
@@ -86,14 +90,14 @@ class Contact(Identified):
 
 
 class ContactComment(DocumentId):
-    """`ContactComment` as documented: `_id`, `text`, `created_at`."""
+    """An internal comment on a contact."""
 
     text: str | None = Field(None, description="Comment text.")
     created_at: str | None = Field(None, description="ISO 8601.")
 
 
 class ContactFile(DocumentId):
-    """`ContactFile` as documented: `_id`, `name`, `url`, `size` (a number of bytes)."""
+    """A file attached to a contact."""
 
     name: str | None = Field(None, description="File name.")
     url: str | None = Field(None, description="Download URL.")
