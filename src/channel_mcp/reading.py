@@ -12,9 +12,10 @@ when an answer does not fit them:
   still apply) with ``shape_note`` saying its shape was unexpected: the fields that fit stay in their
   documented places and the ones that do not are kept, as sent, under ``unexpected`` (so the result
   still matches the outputSchema, which MCP clients check);
-* only when nothing can be read (an object was expected and a list, a string or nothing came) is it
-  an error, `ShapeError`, whose text says what came: top-level keys and their types. That is a
-  permanent mismatch, so the tool error never suggests that trying again would help.
+* only when nothing can be read (an object was expected and a list or a string came) is it an error,
+  `ShapeError`, whose text says what came: top-level keys and their types. That is a permanent
+  mismatch, so the tool error never suggests that trying again would help. (An empty body is not
+  drift but a glitch, and stays an ordinary ResponseError.)
 """
 
 from __future__ import annotations
@@ -64,6 +65,15 @@ SHAPE_NOTE = "The answer did not have the documented shape: the fields that did 
 
 class ShapeError(ResponseError):
     """Nothing of the answer could be read as the documented object. Permanent, not transient."""
+
+
+def shape_error(message: str, payload: Any, *, provider: str) -> ResponseError:
+    """The error for an answer with nothing readable in it. An empty body is the exception: that is what
+    restarting services and truncating proxies produce, not drift, so it stays a plain ResponseError
+    (worth one more try); anything with content is a ShapeError naming what came."""
+    if payload is None:
+        return ResponseError(f"{message}, got an empty answer", provider=provider)
+    return ShapeError(f"{message}, got {describe(unwrap(payload))}", provider=provider)
 
 
 def describe(payload: Any) -> str:
@@ -152,9 +162,8 @@ def read_items(model: type[M], payload: Any, *, label: str, provider: str, what:
     """Every item that fits `model`; the others counted in `unreadable`. No list at all is a ShapeError."""
     found = raw_items(payload)
     if found is None:
-        raise ShapeError(
-            f"{label} answered {what} with an unexpected shape: expected a list, got {describe(unwrap(payload))}",
-            provider=provider,
+        raise shape_error(
+            f"{label} answered {what} with an unexpected shape: expected a list", payload, provider=provider
         )
     items: list[M] = []
     bad_ids: list[str] = []
@@ -189,9 +198,8 @@ def read_one(model: type[M], payload: Any, *, label: str, provider: str, what: s
     """`payload` as `model`; when it does not fit, the object as sent with `shape_note` set."""
     data = unwrap(payload)
     if not isinstance(data, dict):
-        raise ShapeError(
-            f"{label} answered {what} with an unexpected shape: expected an object, got {describe(data)}",
-            provider=provider,
+        raise shape_error(
+            f"{label} answered {what} with an unexpected shape: expected an object", payload, provider=provider
         )
     parsed = _validated(model, data)
     if parsed is not None:

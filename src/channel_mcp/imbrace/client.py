@@ -36,7 +36,7 @@ from channel_mcp.imbrace.models import (
     UploadedFile,
 )
 from channel_mcp.models import ActionResult, ApiModel, Items, Page
-from channel_mcp.reading import ShapeError, describe, offset_page, read_items, read_one, unwrap
+from channel_mcp.reading import offset_page, read_items, read_one, shape_error, unwrap
 
 M = TypeVar("M", bound=ApiModel)
 PROVIDER = "imbrace"
@@ -98,10 +98,7 @@ def read_count(payload: Any) -> ChannelCount:
             by_type[str(kind)] = by_type.get(str(kind), 0) + number
     if by_type:
         return ChannelCount(count=sum(by_type.values()), by_type=by_type)
-    raise ShapeError(
-        f"{LABEL} answered the channel count with an unexpected shape: got {describe(unwrap(payload))}",
-        provider=PROVIDER,
-    )
+    raise shape_error(f"{LABEL} answered the channel count with an unexpected shape", payload, provider=PROVIDER)
 
 
 def _is_count(value: Any) -> bool:
