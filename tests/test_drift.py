@@ -201,6 +201,14 @@ CASES: list[tuple[str, str, dict[str, Any], str, Any, Check]] = [
         paged_with({"skip": 1}, 2),
     ),
     (
+        "empty list as data: null",
+        "imbrace_list_contacts",
+        {},
+        CONTACTS,
+        {"success": True, "data": None},
+        page_keeps([]),
+    ),
+    (
         "list answered with an object",
         "imbrace_list_contacts",
         {},

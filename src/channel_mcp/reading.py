@@ -24,8 +24,10 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from channel_mcp.errors import ResponseError
+from channel_mcp.errors import ResponseError, ShapeError
 from channel_mcp.models import ApiModel, Items, Page, Unreadable
+
+__all__ = ["ShapeError", "as_sent", "describe", "offset_page", "raw_items", "read_items", "read_one", "unwrap"]
 
 M = TypeVar("M", bound=ApiModel)
 
@@ -61,10 +63,6 @@ _ENVELOPE_KEYS = frozenset(
 _LIST_KEYS = ("data", "results", "items", "docs")
 _MAX_IDS = 20
 SHAPE_NOTE = "The answer did not have the documented shape: the fields that did not fit are under unexpected, as sent."
-
-
-class ShapeError(ResponseError):
-    """Nothing of the answer could be read as the documented object. Permanent, not transient."""
 
 
 def shape_error(message: str, payload: Any, *, provider: str) -> ResponseError:
@@ -139,6 +137,8 @@ def raw_items(payload: Any) -> list[Any] | None:
             value = level.get(key)
             if isinstance(value, list):
                 return value
+    if _is_envelope(payload) and unwrap(payload) is None:
+        return []  # `{"success": true, "data": null}`: how some services say "nothing"
     return None
 
 

@@ -32,12 +32,12 @@ from channel_mcp.errors import (
     NotFoundError,
     RateLimitError,
     ResponseError,
+    ShapeError,
     UpstreamError,
 )
 from channel_mcp.http import Exchange, exchanges
 from channel_mcp.masking import clean, redact
 from channel_mcp.models import Page
-from channel_mcp.reading import ShapeError
 
 if TYPE_CHECKING:
     from channel_mcp.deps import Deps
