@@ -75,7 +75,8 @@ Bird workspace ``sandbox-workspace`` (any other workspace id is 404) has 28 chan
 (active), ``…04`` WhatsApp (pending), ``…05`` (setting-up), ``…06`` (failed), ``…07``
 (inactive), ``…08`` (deleted), ``…09`` (warning).
 
-Bird contacts, with the service-window state they have on every channel::
+Bird contacts, with the service-window state Bird reports on every channel (bird_check_service_window
+applies it only on WhatsApp, Messenger and Instagram channels; SMS and email have no window)::
 
     bc000000-0000-4000-8000-000000000001  open       (expires now + 2 h)
     bc000000-0000-4000-8000-000000000002  closed     (serviceWindowExpireAt null, not permanent)
