@@ -210,9 +210,9 @@ def read_operation(rng: random.Random, truth: Truth) -> tuple[str, dict[str, Any
         contact_id = rng.choice(sorted(truth.contacts))
 
         def check(data: dict[str, Any], failed: bool, text: str) -> str | None:
-            if failed or (data.get("id") == contact_id and data.get("name") == truth.contacts[contact_id]):
+            if failed or (data.get("id") == contact_id and data.get("display_name") == truth.contacts[contact_id]):
                 return None
-            return f"wrong contact {data.get('id')!r} {data.get('name')!r}"
+            return f"wrong contact {data.get('id')!r} {data.get('display_name')!r}"
 
         return "imbrace_get_contact", {"contact_id": contact_id}, check
     if kind == 1:
@@ -235,7 +235,7 @@ def read_operation(rng: random.Random, truth: Truth) -> tuple[str, dict[str, Any
 
         def check(data: dict[str, Any], failed: bool, text: str) -> str | None:
             items = data.get("items")
-            ok = failed or (isinstance(items, list) and any("Nguyễn" in str(i.get("name")) for i in items))
+            ok = failed or (isinstance(items, list) and any("Nguyễn" in str(i.get("display_name")) for i in items))
             return None if ok else "search for 'nguyen' found no Nguyễn"
 
         return "imbrace_search_contacts", {"q": "nguyen", "limit": 5}, check
@@ -298,7 +298,7 @@ def soak(calls: int, concurrency: int, seed: int, rate_429: float, rate_5xx: flo
     with serve_in_thread(faults=faults) as sandbox:
         store = sandbox.app.state.store
         truth = Truth(
-            contacts={f"ct_{n:04d}": store.get_contact(f"ct_{n:04d}")["name"] for n in range(1, 241)},
+            contacts={f"ct_{n:04d}": store.get_contact(f"ct_{n:04d}")["display_name"] for n in range(1, 241)},
             channel_name=store.get_channel("ch_web_001")["name"],
             channel_count_floor=store.count_channels(),
         )

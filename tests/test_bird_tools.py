@@ -60,6 +60,7 @@ async def test_service_window_tool_uses_the_clock(upstream: respx.MockRouter) ->
     upstream.get(f"{BIRD}/workspaces/{WS}/channels/bc_1/contacts/ct_9").respond(
         200, json={"serviceWindowExpireAt": (NOW + timedelta(minutes=30)).isoformat(), "isPermanentSession": False}
     )
+    upstream.get(f"{BIRD}/workspaces/{WS}/channels/bc_1").respond(200, json={"id": "bc_1", "platformId": "whatsapp"})
 
     def deps_at_fixed_time(s: Settings):  # type: ignore[no-untyped-def]
         deps = build_deps(s)
@@ -117,3 +118,57 @@ async def test_auth_errors_name_the_variable_not_the_value(call: Call, upstream:
     result = await call("bird_list_channels", {})
     text = result.content[0].text  # type: ignore[union-attr]
     assert result.is_error and "BIRD_ACCESS_KEY" in text and "test-bird-key" not in text
+
+
+# ------------------------------------------------------------------ where a window applies (issue 17)
+
+
+def test_window_platforms() -> None:
+    from channel_mcp.tools.bird import window_applies
+
+    for platform in ("whatsapp", "facebook", "instagram", "whatsapp-cloud"):
+        assert window_applies(platform) is True, platform
+    for platform in ("sms-messagebird", "email-sparkpost", "rcs-google", "line", "telegram"):
+        assert window_applies(platform) is False, platform
+    assert window_applies("carrier-pigeon") is None and window_applies(None) is None
+
+
+def test_no_window_on_sms_even_when_bird_sends_an_expiry() -> None:
+    contact = BirdChannelContact(serviceWindowExpireAt=(NOW - timedelta(hours=3)).isoformat(), isPermanentSession=False)
+    w = service_window(contact, "bc", "ct", NOW, "sms-messagebird")
+    assert w.window_applies is False and w.is_open is True and w.expires_in_seconds is None
+    assert w.summary.startswith("no service window on sms-messagebird") and "no template needed" in w.summary
+
+
+def test_unknown_platform_gets_the_rule_and_says_so() -> None:
+    w = service_window(BirdChannelContact(serviceWindowExpireAt=None), "bc", "ct", NOW, "carrier-pigeon")
+    assert w.window_applies is None and w.is_open is False
+    assert w.note is not None and "carrier-pigeon" in w.note
+
+
+def test_timestamp_without_zone_is_read_as_utc_and_said() -> None:
+    naive = (NOW + timedelta(minutes=10)).replace(tzinfo=None).isoformat()
+    w = service_window(BirdChannelContact(serviceWindowExpireAt=naive), "bc", "ct", NOW, "whatsapp")
+    assert w.is_open is True and w.expires_in_seconds == 600
+    assert w.note is not None and "read as UTC" in w.note
+    assert w.serviceWindowExpireAt == naive  # the raw field stays as Bird sent it
+
+
+async def test_window_tool_reads_the_platform_once_per_cache_period(upstream: respx.MockRouter) -> None:
+    channel = upstream.get(f"{BIRD}/workspaces/{WS}/channels/bc_sms").respond(
+        200, json={"id": "bc_sms", "platformId": "sms-messagebird"}
+    )
+    upstream.get(url__regex=rf"{BIRD}/workspaces/{WS}/channels/bc_sms/contacts/.*").respond(
+        200, json={"serviceWindowExpireAt": None, "isPermanentSession": False}
+    )
+    from mcp import Client
+
+    async with Client(build_server(make_settings())) as c:
+        first = await c.call_tool("bird_check_service_window", {"channel_id": "bc_sms", "contact_id": "ct_1"})
+        second = await c.call_tool("bird_check_service_window", {"channel_id": "bc_sms", "contact_id": "ct_2"})
+    assert channel.call_count == 1
+    for result in (first, second):
+        data = result.structured_content
+        assert data is not None and not result.is_error
+        assert data["window_applies"] is False and data["is_open"] is True
+        assert data["serviceWindowExpireAt"] is None  # required and nullable: kept as null

@@ -415,7 +415,7 @@ async def test_access_token_auth_and_env_gateways() -> None:
         200, json={"count": 1}
     )
     async with ImbraceClient(access_token="tok", organization_id="o", env="sandbox") as c:
-        assert await c.channel.get_count() == 1
+        assert (await c.channel.get_count()).count == 1
     assert route.calls.last.request.headers["x-access-token"] == "tok"
     with pytest.raises(ConfigError):
         ImbraceClient()
@@ -439,12 +439,12 @@ async def test_invalid_arguments_never_reach_the_network() -> None:
 BIRD_CH = {
     "id": "bc_1",
     "name": "WA",
-    "status": "brand-new-status",
+    "status": "active",
     "settings": [
         {"key": "apiSecret", "value": "very-secret-value-0042", "visibility": "private"},
         {"key": "region", "value": "eu", "visibility": "public"},
     ],
-    "connectionParams": {"token": {"value": "abc-secret-9999", "visibility": "hidden"}},
+    "connectionParams": [{"key": "token", "value": "abc-secret-9999", "visibility": "hidden"}],
 }
 
 
@@ -464,7 +464,24 @@ async def test_bird_channels_paging_masking_and_auth() -> None:
     dumped = json.dumps(first.model_dump())
     assert "very-secret-value-0042" not in dumped and "abc-secret-9999" not in dumped
     assert "****0042" in dumped and '"eu"' in dumped
-    assert first.items[0].status == "brand-new-status"
+    assert first.items[0].status == "active"
+
+
+@respx.mock
+async def test_bird_new_status_leaves_the_item_out_with_its_id() -> None:
+    """A status outside the documented enum does not fit the model: the page keeps the others and says
+    which one could not be read (bird_get_channel then shows it as sent)."""
+    odd = {**BIRD_CH, "id": "bc_odd", "status": "brand-new-status"}
+    respx.get(f"{BIRD}/workspaces/ws1/channels").respond(200, json={"results": [BIRD_CH, odd]})
+    respx.get(f"{BIRD}/workspaces/ws1/channels/bc_odd").respond(200, json=odd)
+    async with BirdClient(access_key="ak-1", workspace_id="ws1", api_url=BIRD) as bird:
+        page = await bird.channels.list()
+        one = await bird.channels.get("bc_odd")
+    assert [c.id for c in page.items] == ["bc_1"]
+    assert page.unreadable is not None and page.unreadable.ids == ["bc_odd"]
+    assert one.shape_note and one.unexpected == {"status": "brand-new-status"}
+    dumped = json.dumps(one.model_dump(mode="json", exclude_none=True))
+    assert "abc-secret-9999" not in dumped
 
 
 @respx.mock

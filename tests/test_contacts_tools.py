@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -122,3 +123,26 @@ async def test_search_answer_says_how_to_get_the_next_page(call: Call, upstream:
     result = await call("imbrace_search_contacts", {"q": "an"})
     assert result.structured_content is not None
     assert result.structured_content["total"] == 31 and result.structured_content["next"] == {"skip": 10}
+
+
+@pytest.mark.parametrize(
+    ("typed", "sent"),
+    [
+        ("+84 912 345 678", "+84912345678"),
+        ("+1 (415) 555-0112", "+14155550112"),
+        ("+44.7700.900123", "+447700900123"),
+        ("+84912345678", "+84912345678"),
+    ],
+)
+async def test_update_contact_phone_as_a_person_types_it(
+    call: Call, upstream: respx.MockRouter, typed: str, sent: str
+) -> None:
+    """The contract's body stays {name, email, phone}; the phone goes out as E.164, separators removed."""
+    route = upstream.put(f"{IMBRACE}/v1/contacts/ct_1").respond(
+        200, json={"success": True, "data": {"id": "ct_1", "display_name": "An", "phone_number": sent}}
+    )
+    result = await call("imbrace_update_contact", {"contact_id": "ct_1", "name": "An", "phone": typed})
+    assert not result.is_error, result.content
+    assert json.loads(route.calls.last.request.content) == {"name": "An", "phone": sent}
+    assert result.structured_content is not None and result.structured_content["phone_number"] == sent
+    assert result.structured_content["display_name"] == "An"

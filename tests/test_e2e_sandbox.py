@@ -11,6 +11,7 @@ from channel_mcp.config import Settings
 from tests.conftest import connect
 
 BIRD_CH = "b12d0000-0000-4000-8000-000000000001"
+SMS_CH = "b12d0000-0000-4000-8000-000000000002"
 OPEN, CLOSED, EXPIRED, PERMANENT = (f"bc000000-0000-4000-8000-00000000000{i}" for i in range(1, 5))
 
 
@@ -26,7 +27,7 @@ async def test_channel_lifecycle_on_the_sandbox() -> None:
         before = (await ok(c, "imbrace_count_channels"))["count"]
         assert before >= 12
         listed = await ok(c, "imbrace_list_channels")
-        assert {ch["channel_type"] for ch in listed["items"]} >= {
+        assert {ch["type"] for ch in listed["items"]} >= {
             "web",
             "facebook",
             "whatsapp",
@@ -37,7 +38,7 @@ async def test_channel_lifecycle_on_the_sandbox() -> None:
             "wecom",
         }
         web = await ok(c, "imbrace_list_channels", {"type": "web"})
-        assert web["items"] and all(ch["channel_type"] == "web" for ch in web["items"])
+        assert web["items"] and all(ch["type"] == "web" for ch in web["items"])
         created = await ok(c, "imbrace_create_channel", {"type": "line", "name": "LINE Sandbox Test"})
         made = [created]
         for tool, args in [
@@ -72,7 +73,7 @@ async def test_channel_lifecycle_on_the_sandbox() -> None:
 async def test_credentials_workflows_and_teams_on_the_sandbox() -> None:
     async with connect(Settings(sandbox=True)) as c:
         pages = await ok(c, "imbrace_list_facebook_pages", {"credential_id": "cred_fb_001"})
-        assert {p["id"] for p in pages["items"]} >= {"pg_1001", "pg_1002"}
+        assert {p["_id"] for p in pages["items"]} >= {"pg_1001", "pg_1002"}
         cred = await ok(c, "imbrace_get_credential", {"credential_id": "cred_fb_001"})
         for value in cred.get("credentials", {}).values():
             assert not isinstance(value, str) or len(value) < 12 or value.startswith("****") or value.isdigit()
@@ -98,13 +99,15 @@ async def test_contacts_on_the_sandbox() -> None:
             args = {"limit": 100, **page["next"]}
         assert len(seen) == len(set(seen)) >= 200
         hits = await ok(c, "imbrace_search_contacts", {"q": "NGUYỄN"})
-        assert hits["items"] and all("nguy" in (h["name"] + h.get("email", "")).lower() for h in hits["items"][:3])
+        assert hits["items"] and all(
+            "nguy" in (h["display_name"] + h.get("email", "")).lower() for h in hits["items"][:3]
+        )
         await ok(c, "imbrace_update_contact", {"contact_id": "ct_0005", "email": "emily.carter@example.org"})
         assert (await ok(c, "imbrace_get_contact", {"contact_id": "ct_0005"}))["email"] == "emily.carter@example.org"
         found = await ok(c, "imbrace_search_contacts", {"q": "emily.carter@example.org"})
         assert [h["id"] for h in found["items"]] == ["ct_0005"]
         export = await ok(c, "imbrace_export_contacts_csv", {"sort": "name"})
-        assert export["rows"] >= 200 and "name" in export["columns"]
+        assert export["rows"] >= 200 and "display_name" in export["columns"]
         convs = await ok(c, "imbrace_list_contact_conversations", {"contact_id": "ct_0001"})
         assert len(convs["items"]) == 3
         only_wa = await ok(
@@ -158,5 +161,8 @@ async def test_bird_on_the_sandbox() -> None:
             w = await ok(c, "bird_check_service_window", {"channel_id": BIRD_CH, "contact_id": contact})
             states[contact] = (w["is_open"], w["expires_in_seconds"] is not None)
         assert states == {OPEN: (True, True), CLOSED: (False, False), EXPIRED: (False, False), PERMANENT: (True, False)}
+        # An SMS channel has no customer-service window: whatever the contact's state, nothing is closed.
+        sms = await ok(c, "bird_check_service_window", {"channel_id": SMS_CH, "contact_id": EXPIRED})
+        assert sms["window_applies"] is False and sms["is_open"] is True and "no service window" in sms["summary"]
         missing = await c.call_tool("bird_get_channel", {"channel_id": "nope"})
         assert missing.is_error and "bird_list_channels" in missing.content[0].text  # type: ignore[union-attr]

@@ -44,15 +44,14 @@ def channel(n: int, **extra: Any) -> dict[str, Any]:
     return {
         "id": f"ch_{n:04d}",
         "name": f"Channel {n}",
-        "type": "support",
-        "channel_type": platform,
+        "type": platform,
         "is_active": n % 4 != 0,
         **extra,
     }
 
 
 def contact(n: int, name: str | None = None) -> dict[str, Any]:
-    return {"id": f"ct_{n:04d}", "name": name or f"Contact {n}", "email": f"c{n}@example.com", "channel_type": "web"}
+    return {"id": f"ct_{n:04d}", "display_name": name or f"Contact {n}", "email": f"c{n}@example.com"}
 
 
 def bird_channel(n: int, platform: str = "sms-messagebird", status: str = "active") -> dict[str, Any]:
@@ -202,7 +201,8 @@ async def test_imbrace_contacts_first_page_and_how_to_read_more(settings: Settin
     assert route.call_count == 1
     assert dict(route.calls[0].request.url.params) == {"limit": "50"}
     assert data["count"] == 50 and data["total"] == 240 and data["has_more"] is True
-    assert data["items"][0] == {"id": "ct_0001", "name": "Contact 1", "channel_type": "web", "email": "c1@example.com"}
+    # Rows read the documented names: the display name shows (it used to come out empty).
+    assert data["items"][0] == {"id": "ct_0001", "display_name": "Contact 1", "email": "c1@example.com"}
     assert data["read_more"] == {"tool": "imbrace_list_contacts", "arguments": {"skip": 50, "limit": 50}}
     assert "imbrace_list_contacts skip=50" in data["note"]
 
@@ -230,7 +230,7 @@ async def test_templates_read_one_object(settings: Settings, upstream: respx.Moc
         ct = await c.read_resource("imbrace://contacts/ct_0007")
         bc = await c.read_resource("bird://channels/bc_001")
     assert str(ch.contents[0].uri) == "imbrace://channels/ch_0001"
-    assert data_of(ch)["channel_type"] == "whatsapp" and data_of(ch)["is_active"] is True
+    assert data_of(ch)["type"] == "whatsapp" and data_of(ch)["is_active"] is True
     assert data_of(ct)["email"] == "c7@example.com"
     assert data_of(bc)["platformId"] == "sms-messagebird"
 
@@ -360,7 +360,7 @@ async def test_secrets_masked_and_invisible_characters_stripped(settings: Settin
     detail = json.loads(texts[1])
     assert detail["config"]["access_token"] == "****3456"
     assert detail["config"]["greeting"] == "Hi!"
-    assert json.loads(texts[2])["items"][0]["name"] == "An Nguyễn"
+    assert json.loads(texts[2])["items"][0]["display_name"] == "An Nguyễn"
     assert json.loads(texts[3])["items"][0]["name"] == "Bird WA"
 
 
@@ -369,11 +369,11 @@ async def test_secrets_masked_and_invisible_characters_stripped(settings: Settin
 
 async def test_complete_channel_ids_by_id_or_name_prefix(settings: Settings, upstream: respx.MockRouter) -> None:
     items = [
-        {"id": "ch_web_001", "name": "Website Live Chat", "channel_type": "web"},
-        {"id": "ch_whatsapp_001", "name": "WhatsApp Support VN", "channel_type": "whatsapp"},
-        {"id": "ch_email_001", "name": "Support mailbox", "channel_type": "email"},
-        {"id": "ch_line_001", "name": "LINE Official", "channel_type": "line"},
-        {"id": "bad id/../x", "name": "Website hostile", "channel_type": "web"},
+        {"id": "ch_web_001", "name": "Website Live Chat", "type": "web"},
+        {"id": "ch_whatsapp_001", "name": "WhatsApp Support VN", "type": "whatsapp"},
+        {"id": "ch_email_001", "name": "Support mailbox", "type": "email"},
+        {"id": "ch_line_001", "name": "LINE Official", "type": "line"},
+        {"id": "bad id/../x", "name": "Website hostile", "type": "web"},
     ]
     upstream.get(CHANNELS).mock(side_effect=paged_by_offset(items))
     ref = ResourceTemplateReference(uri=CH_TEMPLATE)
@@ -672,7 +672,7 @@ async def test_sandbox_resources_end_to_end(sandbox_settings: Settings) -> None:
     assert birds["count"] == 28 and "read_more" not in birds
     assert {i["status"] for i in birds["items"]} >= {"active", "failed", "pending", "warning"}
     assert one["id"] == "ch_whatsapp_001" and one["is_active"] is True
-    assert person["name"] == "Nguyễn Văn An"
+    assert person["display_name"] == "Nguyễn Văn An"
     assert bird["platformId"] == "whatsapp"
     assert err.value.code == INVALID_PARAMS
     for text in (json.dumps(one), json.dumps(bird)):

@@ -2,6 +2,8 @@
 
 One row per tool: the arguments, then the method, path, query and JSON body that must reach the fake
 upstream, with the provider's auth header, and an answer that must come back as structured content.
+The fake upstream answers exactly as documented (seeds/), and the structured content must carry the
+documented field names (`DOCUMENTED_FIELDS`), never the names we used to invent.
 """
 
 from __future__ import annotations
@@ -19,9 +21,108 @@ from channel_mcp.config import Settings
 from channel_mcp.tools import ALL_TOOLS
 from tests.conftest import BIRD, BIRD_KEY, IMBRACE, IMBRACE_KEY, WS, connect, envelope, paged
 
-CH = {"id": "ch_1", "name": "Support", "type": "web", "is_active": True}
-CONTACT = {"id": "ct_1", "name": "Nguyễn Văn An", "email": "an@example.com", "phone": "+84901234567"}
-BIRD_CH = {"id": "bc_1", "name": "WhatsApp Main", "status": "active", "platformId": "whatsapp"}
+TS = "2025-03-03T08:00:00.000Z"
+# Documented shapes (seeds/000, 001, 002), every field filled.
+CH = {
+    "object_name": "channel",
+    "id": "ch_1",
+    "name": "Support",
+    "type": "web",
+    "organization_id": "org_1",
+    "business_unit_id": "bu_1",
+    "is_active": True,
+    "config": {"greeting": "Hi"},
+    "created_at": TS,
+    "updated_at": TS,
+}
+CONTACT = {
+    "object_name": "contact",
+    "id": "ct_1",
+    "organization_id": "org_1",
+    "display_name": "Nguyễn Văn An",
+    "email": "an@example.com",
+    "phone_number": "+84901234567",
+    "avatar_url": "https://cdn.test/a.png",
+    "created_at": TS,
+    "updated_at": TS,
+}
+SETTING = {
+    "key": "region",
+    "value": "eu",
+    "displayName": "Region",
+    "description": "Data region",
+    "visibility": "public",
+}
+BIRD_CH = {
+    "id": "123e4567-e89b-12d3-a456-426614174000",
+    "platformId": "whatsapp",
+    "name": "WhatsApp Main",
+    "connectorId": "123e4567-e89b-12d3-a456-426614174001",
+    "identifier": "+15550100001",
+    "status": "active",
+    "contactIdentifierKeyOverride": "phonenumber",
+    "contactIdentifierFormatOverride": {"type": "none", "pattern": "text"},
+    "platformServiceUrlOverride": "https://wa.example.test",
+    "platformServiceVersionOverride": "1.0",
+    "platformServiceProtocolOverride": "https",
+    "platformMessageJsonSchemaOverride": None,
+    "platformTemplateEngineOverride": "liquid",
+    "capabilities": {"messaging": {"messaging": {"status": "active"}}},
+    "settings": [SETTING],
+    "connectionParams": [{**SETTING, "key": "accessToken", "value": "bird-private-0077", "visibility": "private"}],
+    "preferences": {"disableProfileFetching": False, "isPrivate": False},
+    "useCaseId": "uc_1",
+    "useCaseType": "conversation",
+    "channelMessageType": "conversational",
+    "suites": ["marketing"],
+    "createdAt": TS,
+    "updatedAt": TS,
+}
+BIRD_FIELDS = set(BIRD_CH)
+CHANNEL_FIELDS = set(CH)
+CONTACT_FIELDS = set(CONTACT)
+# Where the documented names must show in structuredContent: the object itself, or items[0].
+DOCUMENTED_FIELDS: dict[str, set[str]] = {
+    **{
+        name: CHANNEL_FIELDS
+        for name in (
+            "imbrace_list_channels",
+            "imbrace_get_channel",
+            "imbrace_create_channel",
+            "imbrace_update_channel",
+            "imbrace_create_web_channel",
+            "imbrace_create_facebook_channel",
+            "imbrace_update_facebook_channel",
+            "imbrace_create_instagram_channel",
+            "imbrace_create_email_channel",
+            "imbrace_create_wechat_channel",
+            "imbrace_create_line_channel",
+            "imbrace_create_whatsapp_channel",
+            "imbrace_update_whatsapp_channel",
+        )
+    },
+    **{
+        name: CONTACT_FIELDS
+        for name in (
+            "imbrace_list_contacts",
+            "imbrace_get_contact",
+            "imbrace_update_contact",
+            "imbrace_search_contacts",
+        )
+    },
+    "imbrace_list_facebook_pages": {"_id", "name"},
+    "imbrace_get_credential": {"_id", "type", "name"},
+    "imbrace_update_credential": {"_id", "type", "name"},
+    "imbrace_list_contact_comments": {"_id", "text", "created_at"},
+    "imbrace_list_contact_files": {"_id", "name", "url", "size"},
+    "imbrace_count_channels": {"count"},
+    "bird_list_channels": BIRD_FIELDS - {"platformMessageJsonSchemaOverride"},
+    "bird_get_channel": BIRD_FIELDS - {"platformMessageJsonSchemaOverride"},
+    "bird_check_service_window": {"serviceWindowExpireAt", "isPermanentSession", "metadata", "is_open"},
+}
+# Names we used to invent for documented fields: they must never come back.
+INVENTED = {"channel_type", "phone", "content", "filename", "id_"}
+CREDENTIAL = {"_id": "cr_1", "type": "facebook", "name": "FB app"}
 OK = envelope({"id": "x", "deleted": True})
 
 # tool, arguments, method, path, query, body, upstream answer
@@ -137,7 +238,7 @@ CASES: list[tuple[str, dict[str, Any], str, str, dict[str, str], Any, Any]] = [
         "/v1/channels/_facebook/credential/cr_1",
         {},
         None,
-        envelope([{"id": "p1", "name": "Shop"}]),
+        envelope([{"_id": "p1", "name": "Shop"}]),
     ),
     (
         "imbrace_get_credential",
@@ -146,7 +247,7 @@ CASES: list[tuple[str, dict[str, Any], str, str, dict[str, str], Any, Any]] = [
         "/v1/channels/credentials/cr_1",
         {},
         None,
-        envelope({"id": "cr_1", "name": "FB app", "credentials": {"app_secret": "abcdef0123456789"}}),
+        envelope({**CREDENTIAL, "credentials": {"app_secret": "abcdef0123456789"}}),
     ),
     (
         "imbrace_update_credential",
@@ -155,7 +256,7 @@ CASES: list[tuple[str, dict[str, Any], str, str, dict[str, str], Any, Any]] = [
         "/v1/channels/credentials/cr_1",
         {},
         {"credentials": {"app_secret": "new-secret-99887766"}},
-        envelope({"id": "cr_1"}),
+        envelope(CREDENTIAL),
     ),
     (
         "imbrace_delete_credential",
@@ -255,7 +356,7 @@ CASES: list[tuple[str, dict[str, Any], str, str, dict[str, str], Any, Any]] = [
         "/v1/contacts/ct_1/comments",
         {"limit": "20"},
         None,
-        paged([{"id": "cm_1", "content": "VIP"}]),
+        paged([{"_id": "cm_1", "text": "VIP", "created_at": TS}]),
     ),
     (
         "imbrace_list_contact_files",
@@ -264,7 +365,7 @@ CASES: list[tuple[str, dict[str, Any], str, str, dict[str, str], Any, Any]] = [
         "/v1/contact/ct_1/files",
         {},
         None,
-        envelope([{"id": "f1", "filename": "id.pdf"}]),
+        envelope([{"_id": "f1", "name": "id.pdf", "url": "https://files.test/id.pdf", "size": 10.5}]),
     ),
     (
         "imbrace_list_conversation_activities",
@@ -323,6 +424,7 @@ CASES: list[tuple[str, dict[str, Any], str, str, dict[str, str], Any, Any]] = [
         {"results": [BIRD_CH], "nextPageToken": "tok3"},
     ),
     ("bird_get_channel", {"channel_id": "bc_1"}, "GET", f"/workspaces/{WS}/channels/bc_1", {}, None, BIRD_CH),
+    # One GET of the channel (its platformId decides whether a window applies), then the contract's.
     (
         "bird_check_service_window",
         {"channel_id": "bc_1", "contact_id": "bct_1", "workspace_id": "ws-2"},
@@ -373,6 +475,9 @@ async def test_tool_sends_contract_request(
         )
     else:
         route = upstream.route(method=method, url=base + path).respond(200, json=answer)
+    if tool == "bird_check_service_window":
+        channel_path = path.rsplit("/contacts/", 1)[0]
+        upstream.get(base + channel_path).respond(200, json=BIRD_CH)
 
     # An optional given as null must behave exactly as if it were omitted: same request, defaults applied.
     result = await call(tool, with_nulls(tool, args) if nulls else args)
@@ -400,6 +505,13 @@ async def test_tool_sends_contract_request(
     assert json.loads(text) == result.structured_content
     for secret in ("wa-secret-token-123456", "wa-secret-token-654321", "new-secret-99887766", IMBRACE_KEY, BIRD_KEY):
         assert secret not in text
+    assert "bird-private-0077" not in text
+    data = result.structured_content
+    shown = data["items"][0] if isinstance(data.get("items"), list) and data["items"] else data
+    missing = DOCUMENTED_FIELDS.get(tool, set()) - set(shown)
+    assert not missing, f"{tool} lost documented fields {missing}: {sorted(shown)}"
+    assert not INVENTED & set(shown), f"{tool} shows invented names {INVENTED & set(shown)}"
+    assert "shape_note" not in shown and "unreadable" not in data, f"{tool}: a documented answer was read as drift"
 
 
 async def test_tools_list_has_schemas_and_annotations(settings: Settings) -> None:

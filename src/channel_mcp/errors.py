@@ -11,6 +11,7 @@
         ├── ServerError        5xx
         ├── TransportError     connection refused or reset, timeouts
         ├── ResponseError      an answer that is not what the API promises (HTML, truncated, too large)
+        │   └── ShapeError     JSON with nothing of the documented shape in it (permanent: never "retry")
         └── CircuitOpenError   too many consecutive failures: failing fast during a cool-down
 
 `UpstreamError.maybe_applied` is true when a non-idempotent request (a create) may have reached
@@ -82,6 +83,11 @@ class TransportError(UpstreamError):
 
 class ResponseError(UpstreamError):
     """An answer that cannot be used: not JSON, truncated, empty or too large."""
+
+
+class ShapeError(ResponseError):
+    """The answer is JSON, but nothing in it can be read as the documented object (channel_mcp.reading).
+    A permanent mismatch between the API and its documents: repeating the call gets the same answer."""
 
 
 class CircuitOpenError(UpstreamError):

@@ -10,9 +10,14 @@ T = TypeVar("T")
 
 
 class ApiModel(BaseModel):
-    """Base of every upstream model: unknown fields are kept, missing optional ones are None (APIs drift)."""
+    """Base of every upstream model: the documented fields are declared, unknown fields are kept, and a
+    missing one is None (APIs drift). See channel_mcp.reading for what happens when an answer does not fit."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
+
+    # Set by channel_mcp.reading only; a documented object never carries them.
+    shape_note: str | None = Field(None, description="Set when the answer did not have the documented shape.")
+    unexpected: dict[str, Any] | None = Field(None, description="Fields that did not fit, as the API sent them.")
 
 
 class Result(BaseModel):
@@ -22,13 +27,37 @@ class Result(BaseModel):
 
 
 class Identified(ApiModel):
-    id: str = Field(validation_alias=AliasChoices("id", "_id"), description="Id.")
+    """An object with the documented `id` (a missing one is tolerated, as every documented field is)."""
+
+    id: str | None = Field(None, validation_alias=AliasChoices("id", "_id"), description="Id.")
 
 
-class Page(Result, Generic[T]):
-    """One page of a listing. Pass the `next` arguments to the same call to read the following page."""
+class DocumentId(ApiModel):
+    """An object whose documented id field is `_id` (credentials, comments, files, Facebook pages)."""
+
+    id: str | None = Field(
+        None, validation_alias=AliasChoices("_id", "id"), serialization_alias="_id", description="Id."
+    )
+
+
+class Unreadable(Result):
+    """List items that did not have the documented shape and were left out."""
+
+    count: int = Field(description="How many items were left out.")
+    ids: list[str] = Field(description="Their ids, where they had one (at most 20).")
+    note: str = Field(description="What to do about them.")
+
+
+class Items(Result, Generic[T]):
+    """A list answer: the items that could be read, and what could not."""
 
     items: list[T] = Field(description="Items on this page.")
+    unreadable: Unreadable | None = Field(None, description="Items left out because their shape was unexpected.")
+
+
+class Page(Items[T], Generic[T]):
+    """One page of a listing. Pass the `next` arguments to the same call to read the following page."""
+
     total: int | None = Field(None, description="Total items, when the API reports it.")
     has_more: bool = Field(False, description="True when another page follows.")
     next: dict[str, int | str] | None = Field(
@@ -45,33 +74,3 @@ class ActionResult(Result):
     id: str | None = Field(None, description="Id of the affected object.")
     message: str = Field(description="What happened.")
     details: dict[str, Any] | None = Field(None, description="The API's answer, when it gave one.")
-
-
-def as_items(payload: Any) -> list[Any]:
-    """The list inside an answer: a bare list, or `data`/`results`/`items` of an envelope."""
-    if isinstance(payload, list):
-        return payload
-    if isinstance(payload, dict):
-        for key in ("data", "results", "items", "docs"):
-            value = payload.get(key)
-            if isinstance(value, list):
-                return value
-            if isinstance(value, dict):
-                inner = as_items(value)
-                if inner:
-                    return inner
-    return []
-
-
-def offset_page(payload: Any, items: list[T], *, key: str, start: int, limit: int | None) -> Page[T]:
-    """Normalise an offset-paged answer (`pagination{...}` or `total`/`has_more`) into a `Page`."""
-    meta: dict[str, Any] = payload if isinstance(payload, dict) else {}
-    raw = meta.get("pagination")
-    pagination: dict[str, Any] = raw if isinstance(raw, dict) else {}
-    total = pagination.get("total", meta.get("total"))
-    total = total if isinstance(total, int) else None
-    has_more = pagination.get("has_next", meta.get("has_more"))
-    if not isinstance(has_more, bool):
-        has_more = start + len(items) < total if total is not None else limit is not None and len(items) >= limit > 0
-    nxt: dict[str, int | str] | None = {key: start + len(items)} if has_more and items else None
-    return Page[T](items=items, total=total, has_more=bool(nxt), next=nxt)

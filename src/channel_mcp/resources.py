@@ -185,8 +185,8 @@ async def imbrace_channels(deps: Deps) -> Page[Channel]:
         offset = 0
         for number in range(1, CHANNEL_MAX_PAGES + 1):
             page = await deps.imbrace.channel.list(limit=CHANNEL_PAGE, offset=offset)
-            fresh = [c for c in page.items if c.id not in seen]
-            seen.update(c.id for c in fresh)
+            fresh = [c for c in page.items if c.id is None or c.id not in seen]
+            seen.update(c.id for c in fresh if c.id is not None)
             items.extend(fresh)
             await _walked(len(items), page.total, f"iMBRACE channels: page {number} read, {len(items)} so far")
             nxt = page.next.get("offset") if page.next else None
@@ -260,14 +260,14 @@ def channel_row(channel: Channel) -> dict[str, Any]:
     return _row(
         id=channel.id,
         name=channel.name,
-        type=channel.channel_type or channel.type,
+        type=channel.type,
         active=_active(channel, "is_active", "active"),
     )
 
 
 def contact_row(contact: Contact) -> dict[str, Any]:
     return _row(
-        id=contact.id, name=contact.name, channel_type=contact.channel_type, email=contact.email, phone=contact.phone
+        id=contact.id, display_name=contact.display_name, email=contact.email, phone_number=contact.phone_number
     )
 
 
@@ -453,18 +453,18 @@ def match(prefix: str, candidates: list[tuple[str, str | None]]) -> list[str]:
 
 async def _candidates(deps: Deps, source: str, prefix: str) -> list[tuple[str, str | None]]:
     if source == "imbrace_channels" and deps.imbrace_client is not None:
-        return [(c.id, c.name) for c in (await imbrace_channels(deps)).items]
+        return [(c.id, c.name) for c in (await imbrace_channels(deps)).items if c.id]
     if source == "imbrace_contacts" and deps.imbrace_client is not None:
-        found = [(c.id, c.name) for c in (await imbrace_contacts_first(deps)).items]
+        found = [(c.id, c.display_name) for c in (await imbrace_contacts_first(deps)).items if c.id]
         query = prefix.strip()[:MAX_QUERY]
         if query:
-            found += [(c.id, c.name) for c in await search_contacts(deps, query)]
+            found += [(c.id, c.display_name) for c in await search_contacts(deps, query) if c.id]
         return found
     if source in ("bird_channels", "bird_whatsapp") and deps.bird_client is not None:
         channels = await bird_channels(deps)
         if source == "bird_whatsapp":  # WhatsApp channels first: the prompt is about WhatsApp
             channels = sorted(channels, key=lambda c: "whatsapp" not in (c.platformId or "").lower())
-        return [(c.id, c.name) for c in channels]
+        return [(c.id, c.name) for c in channels if c.id]
     return []
 
 

@@ -61,9 +61,11 @@ async def test_channel_shape_and_private_settings(bird: httpx.AsyncClient) -> No
     assert set(channel) >= FIELDS
     assert channel["platformId"] == "whatsapp"
     assert channel["status"] == "active"
-    visibilities = {p["visibility"] for p in (*channel["settings"].values(), *channel["connectionParams"].values())}
+    # Documented: arrays of {key, value, displayName?, description?, visibility}.
+    assert isinstance(channel["settings"], list) and isinstance(channel["connectionParams"], list)
+    visibilities = {p["visibility"] for p in (*channel["settings"], *channel["connectionParams"])}
     assert visibilities == {"public", "private"}
-    secret = channel["connectionParams"]["accessToken"]
+    secret = next(p for p in channel["connectionParams"] if p["key"] == "accessToken")
     assert secret["visibility"] == "private"
     assert "FAKE" in secret["value"]
     assert datetime.fromisoformat(channel["createdAt"].replace("Z", "+00:00"))

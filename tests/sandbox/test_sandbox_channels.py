@@ -25,12 +25,14 @@ async def test_list_channels_shape_and_seed(client: httpx.AsyncClient) -> None:
         "has_next": False,
         "has_prev": False,
     }
-    assert {c["channel_type"] for c in body["data"]} == PLATFORMS
+    # The documented `type` is the platform (seeds/000); no undocumented channel_type beside it.
+    assert {c["type"] for c in body["data"]} == PLATFORMS
     assert any(not c["is_active"] for c in body["data"])
     for channel in body["data"]:
-        assert channel["type"] == "support"
-        assert channel["metadata"] == {"channel_type": channel["channel_type"]}
-        assert {"id", "name", "is_active", "config", "organization_id", "created_at", "updated_at"} <= set(channel)
+        assert "channel_type" not in channel
+        assert {"id", "name", "type", "is_active", "config", "organization_id", "created_at", "updated_at"} <= set(
+            channel
+        )
     by_id = {c["id"]: c for c in body["data"]}
     assert by_id["ch_facebook_001"]["page_id"] == "pg_1001"
     assert by_id["ch_facebook_001"]["credential_id"] == "cred_fb_001"
@@ -43,16 +45,16 @@ async def test_filter_by_platform(client: httpx.AsyncClient, platform: str) -> N
     r = await client.get(f"{V1}/channels", params={"type": platform})
     data = r.json()["data"]
     assert data
-    assert {c["channel_type"] for c in data} == {platform}
+    assert {c["type"] for c in data} == {platform}
 
 
-async def test_filter_rejects_unknown_type_and_accepts_sdk_kind(client: httpx.AsyncClient) -> None:
+async def test_filter_rejects_unknown_type(client: httpx.AsyncClient) -> None:
     r = await client.get(f"{V1}/channels", params={"type": "telegram"})
     assert r.status_code == 400
     assert r.json()["success"] is False
     assert r.json()["error"] == "bad_request"
-    everything = (await client.get(f"{V1}/channels")).json()["total"]
-    assert (await client.get(f"{V1}/channels", params={"type": "support"})).json()["total"] == everything
+    # The SDK's kinds are not platforms: the documents name only the eight platforms.
+    assert (await client.get(f"{V1}/channels", params={"type": "support"})).status_code == 400
 
 
 async def test_list_paging_limit_offset_page(client: httpx.AsyncClient) -> None:
@@ -90,8 +92,7 @@ async def test_create_get_update_delete_lifecycle(client: httpx.AsyncClient) -> 
     assert r.status_code == 201
     created = r.json()["data"]
     assert created["id"] == "ch_line_002"
-    assert created["channel_type"] == "line"
-    assert created["type"] == "support"
+    assert created["type"] == "line"
     assert created["is_active"] is True
     cid = created["id"]
 
@@ -163,14 +164,14 @@ async def test_typed_creates(client: httpx.AsyncClient) -> None:
     for route, body, platform in cases:
         r = await client.post(f"{V1}/channels/{route}", json=body)
         assert r.status_code == 201, r.text
-        assert r.json()["data"]["channel_type"] == platform
+        assert r.json()["data"]["type"] == platform
     email = (await client.get(f"{V1}/channels", params={"type": "email"})).json()["data"][-1]
     assert email["email"] == "hello@example.com"
     assert email["name"] == "hello@example.com"
     assert (await client.post(f"{V1}/channels/_email", json={"email": "not-an-email"})).status_code == 400
     assert (await client.post(f"{V1}/channels/_instagram", json={})).status_code == 400
     r = await client.post(f"{V3}/channels/_web", json={"name": "v3 widget"})
-    assert r.json()["data"]["channel_type"] == "web"
+    assert r.json()["data"]["type"] == "web"
 
 
 async def test_whatsapp_create_and_v2_update(client: httpx.AsyncClient) -> None:
@@ -203,13 +204,13 @@ async def test_whatsapp_create_and_v2_update(client: httpx.AsyncClient) -> None:
 
 async def test_facebook_create_update_and_pages(client: httpx.AsyncClient) -> None:
     pages = (await client.get(f"{V1}/channels/_facebook/credential/cred_fb_001")).json()["data"]
-    assert {p["id"]: p["connected"] for p in pages} == {
+    assert {p["_id"]: p["connected"] for p in pages} == {
         "pg_1001": True,
         "pg_1002": True,
         "pg_1003": False,
         "pg_1004": False,
     }
-    assert set(pages[0]) == {"id", "name", "category", "connected"}
+    assert set(pages[0]) == {"_id", "name", "category", "connected"}
 
     r = await client.post(f"{V3}/channels/_facebook", json={"page_id": "pg_1003", "credential_id": "cred_fb_001"})
     assert r.status_code == 201
@@ -217,7 +218,7 @@ async def test_facebook_create_update_and_pages(client: httpx.AsyncClient) -> No
     assert channel["name"] == "Hanoi Noodle House"
     assert channel["page_id"] == "pg_1003"
     pages = (await client.get(f"{V1}/channels/_facebook/credential/cred_fb_001")).json()["data"]
-    assert {p["id"]: p["connected"] for p in pages}["pg_1003"] is True
+    assert {p["_id"]: p["connected"] for p in pages}["pg_1003"] is True
 
     dup = await client.post(f"{V3}/channels/_facebook", json={"page_id": "pg_1003", "credential_id": "cred_fb_001"})
     assert dup.status_code == 409
@@ -240,7 +241,7 @@ async def test_facebook_create_update_and_pages(client: httpx.AsyncClient) -> No
 async def test_credentials(client: httpx.AsyncClient) -> None:
     r = await client.get(f"{V1}/channels/credentials/cred_fb_001")
     cred = r.json()["data"]
-    assert set(cred) == {"id", "name", "type", "credentials", "created_at", "updated_at"}
+    assert set(cred) == {"_id", "name", "type", "credentials", "created_at", "updated_at"}
     assert cred["type"] == "facebook"
     assert set(cred["credentials"]) == {"app_id", "app_secret", "access_token"}
     assert "sandbox" in cred["credentials"]["access_token"]

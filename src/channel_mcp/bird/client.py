@@ -7,17 +7,17 @@ async with BirdClient(access_key="...", workspace_id="...") as bird:
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any
 
 import httpx
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 
 from channel_mcp.bird.models import BirdChannel, BirdChannelContact
 from channel_mcp.config import DEFAULT_BIRD_API_URL, Settings
-from channel_mcp.errors import ConfigError, InputError, ResponseError
+from channel_mcp.errors import ConfigError, InputError
 from channel_mcp.http import HttpTransport, check_id, path
 from channel_mcp.masking import clean
 from channel_mcp.models import Page
+from channel_mcp.reading import read_items, read_one, unwrap
 
 PROVIDER = "bird"
 LABEL = "Bird"
@@ -43,17 +43,19 @@ class BirdChannels:
             raise InputError("limit must be between 1 and 100.")
         url = path("/workspaces/{ws}/channels", ws=self._ws(workspace_id))
         payload = await self._http.request("GET", url, params={"limit": limit, "pageToken": page_token})
-        results = payload.get("results") if isinstance(payload, dict) else None
-        if not isinstance(results, list):
-            raise ResponseError(f"{LABEL} answered a channel list without results.", provider=PROVIDER)
-        items = [_channel(item) for item in results]
-        token = payload.get("nextPageToken") if isinstance(payload, dict) else None
-        nxt: dict[str, int | str] | None = {"page_token": token} if isinstance(token, str) and token else None
-        return Page[BirdChannel](items=items, has_more=nxt is not None, next=nxt)
+        # Masked before reading so no caller of the SDK sees hidden settings or connection parameters.
+        listing = read_items(BirdChannel, clean(payload), label=LABEL, provider=PROVIDER, what="a channel list")
+        token = None
+        for level in (payload, unwrap(payload)):
+            if isinstance(level, dict) and isinstance(level.get("nextPageToken"), str):
+                token = level["nextPageToken"]
+        nxt: dict[str, int | str] | None = {"page_token": token} if token else None
+        return Page[BirdChannel](items=listing.items, unreadable=listing.unreadable, has_more=nxt is not None, next=nxt)
 
     async def get(self, channel_id: str, *, workspace_id: str | None = None) -> BirdChannel:
         url = path("/workspaces/{ws}/channels/{channel_id}", ws=self._ws(workspace_id), channel_id=channel_id)
-        return _channel(await self._http.request("GET", url))
+        payload = clean(await self._http.request("GET", url))
+        return read_one(BirdChannel, payload, label=LABEL, provider=PROVIDER, what="a channel")
 
     async def get_contact(
         self, channel_id: str, contact_id: str, *, workspace_id: str | None = None
@@ -64,20 +66,8 @@ class BirdChannels:
             channel_id=channel_id,
             contact_id=contact_id,
         )
-        try:
-            return BirdChannelContact.model_validate(await self._http.request("GET", url))
-        except ValidationError:
-            raise ResponseError(
-                f"{LABEL} answered with an unexpected channel-contact shape.", provider=PROVIDER
-            ) from None
-
-
-def _channel(item: Any) -> BirdChannel:
-    # Masked here so no caller of the SDK sees hidden settings or connection parameters either.
-    try:
-        return BirdChannel.model_validate(clean(item))
-    except ValidationError:
-        raise ResponseError(f"{LABEL} answered with an unexpected channel shape.", provider=PROVIDER) from None
+        payload = await self._http.request("GET", url)
+        return read_one(BirdChannelContact, payload, label=LABEL, provider=PROVIDER, what="a channel contact")
 
 
 class BirdClient:

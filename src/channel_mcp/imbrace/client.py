@@ -9,16 +9,15 @@ Method names follow the official SDK (`client.channel.*`, `client.contacts.*`).
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import SecretStr
 
 from channel_mcp.config import IMBRACE_GATEWAYS, Settings
-from channel_mcp.errors import ConfigError, InputError, ResponseError
+from channel_mcp.errors import ConfigError, InputError
 from channel_mcp.http import HttpTransport, check_id, path
 from channel_mcp.imbrace.models import (
     Channel,
@@ -36,35 +35,24 @@ from channel_mcp.imbrace.models import (
     TeamObserver,
     UploadedFile,
 )
-from channel_mcp.models import ActionResult, Page, as_items, offset_page
+from channel_mcp.models import ActionResult, ApiModel, Items, Page
+from channel_mcp.reading import offset_page, read_items, read_one, shape_error, unwrap
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound=ApiModel)
 PROVIDER = "imbrace"
 LABEL = "iMBRACE"
 
 
-def _unwrap(payload: Any) -> Any:
-    if isinstance(payload, dict) and "data" in payload and ("success" in payload or len(payload) == 1):
-        return payload["data"]
-    return payload
-
-
 def _one(model: type[M], payload: Any) -> M:
-    try:
-        return model.model_validate(_unwrap(payload))
-    except ValidationError:
-        raise ResponseError(
-            f"{LABEL} answered with an unexpected shape for {model.__name__}.", provider=PROVIDER
-        ) from None
+    return read_one(model, payload, label=LABEL, provider=PROVIDER, what=f"a {model.__name__}")
 
 
-def _many(model: type[M], payload: Any) -> list[M]:
-    try:
-        return [model.model_validate(item) for item in as_items(payload)]
-    except ValidationError:
-        raise ResponseError(
-            f"{LABEL} answered with an unexpected shape for a {model.__name__} list.", provider=PROVIDER
-        ) from None
+def _many(model: type[M], payload: Any) -> Items[M]:
+    return read_items(model, payload, label=LABEL, provider=PROVIDER, what=f"a {model.__name__} list")
+
+
+def _page(model: type[M], payload: Any, *, key: str, start: int | None, limit: int | None) -> Page[M]:
+    return offset_page(payload, _many(model, payload), key=key, start=start or 0, limit=limit)
 
 
 def _body(**fields: Any) -> dict[str, Any]:
@@ -78,8 +66,43 @@ def _body(**fields: Any) -> dict[str, Any]:
 
 
 def _action(payload: Any, message: str, object_id: str | None = None) -> ActionResult:
-    data = _unwrap(payload)
+    data = unwrap(payload)
     return ActionResult(ok=True, id=object_id, message=message, details=data if isinstance(data, dict) else None)
+
+
+def read_count(payload: Any) -> ChannelCount:
+    """The channel count however it comes: `{count}`, `{total}`, a bare number, or grouped by type
+    (`{"web": 2, ...}`, `[{"type": "web", "count": 2}, ...]`, or such a list under `data`/`results`)."""
+    data = unwrap(payload)
+    if _is_count(data):
+        return ChannelCount(count=int(data))
+    if isinstance(data, dict):
+        for key in ("count", "total"):
+            value = data.get(key)
+            if isinstance(value, int) and _is_count(value):
+                return ChannelCount(count=value)
+        groups = data.get("by_type") or data.get("types") or data.get("groups") or data.get("results")
+        if groups is None and data and all(_is_count(v) for v in data.values()):
+            groups = data
+        data = groups if groups is not None else data
+    by_type: dict[str, int] = {}
+    if isinstance(data, dict) and data and all(_is_count(v) for v in data.values()):
+        by_type = {str(k): int(v) for k, v in data.items()}
+    elif isinstance(data, list) and data:
+        for row in data:
+            kind = row.get("type", row.get("_id", row.get("channel_type"))) if isinstance(row, dict) else None
+            number = row.get("count", row.get("total")) if isinstance(row, dict) else None
+            if not isinstance(number, int) or not _is_count(number):
+                by_type = {}
+                break
+            by_type[str(kind)] = by_type.get(str(kind), 0) + number
+    if by_type:
+        return ChannelCount(count=sum(by_type.values()), by_type=by_type)
+    raise shape_error(f"{LABEL} answered the channel count with an unexpected shape", payload, provider=PROVIDER)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 class _Resource:
@@ -96,20 +119,13 @@ class ChannelResource(_Resource):
         payload = await self._http.request(
             "GET", "/v1/channels", params={"type": type, "limit": limit, "offset": offset}
         )
-        return offset_page(payload, _many(Channel, payload), key="offset", start=offset or 0, limit=limit)
+        return _page(Channel, payload, key="offset", start=offset, limit=limit)
 
     async def get(self, channel_id: str) -> Channel:
         return _one(Channel, await self._http.request("GET", path("/v1/channels/{channel_id}", channel_id=channel_id)))
 
-    async def get_count(self) -> int:
-        data = _unwrap(await self._http.request("GET", "/v1/channels/_count"))
-        if isinstance(data, int):
-            return data
-        if isinstance(data, dict):
-            for key in ("count", "total"):
-                if isinstance(data.get(key), int):
-                    return int(data[key])
-        return _one(ChannelCount, data).count
+    async def get_count(self) -> ChannelCount:
+        return read_count(await self._http.request("GET", "/v1/channels/_count"))
 
     async def create(self, *, type: str, name: str, config: Mapping[str, Any] | None = None) -> Channel:
         body = _body(type=type, name=name, config=config)
@@ -208,7 +224,7 @@ class ChannelResource(_Resource):
         )
         return _one(Channel, await self._http.request("PUT", "/v2/channels/_whatsapp", json_body=body))
 
-    async def get_facebook_pages(self, credential_id: str) -> builtins.list[FacebookPage]:
+    async def get_facebook_pages(self, credential_id: str) -> Items[FacebookPage]:
         url = path("/v1/channels/_facebook/credential/{credential_id}", credential_id=credential_id)
         return _many(FacebookPage, await self._http.request("GET", url))
 
@@ -234,7 +250,7 @@ class ChannelResource(_Resource):
     ) -> ChannelWorkflow:
         url = path("/v1/channels/workflows/{workflow_id}", workflow_id=workflow_id)
         body = _body(channel_id=check_id("channel_id", channel_id), config=config)
-        data = _unwrap(await self._http.request("PUT", url, json_body=body))
+        data = unwrap(await self._http.request("PUT", url, json_body=body))
         workflow = _one(ChannelWorkflow, data if isinstance(data, dict) else {})
         return workflow.model_copy(
             update={"id": workflow.id or workflow_id, "channel_id": workflow.channel_id or channel_id}
@@ -244,10 +260,10 @@ class ChannelResource(_Resource):
         url = path("/v1/channels/workflows/{workflow_id}", workflow_id=workflow_id)
         return _action(await self._http.request("DELETE", url), f"Workflow {workflow_id} deleted.", workflow_id)
 
-    async def list_assignable_teams(self) -> builtins.list[Team]:
+    async def list_assignable_teams(self) -> Items[Team]:
         return _many(Team, await self._http.request("GET", "/v1/assign/teams/all"))
 
-    async def list_team_observers(self, team_id: str) -> builtins.list[TeamObserver]:
+    async def list_team_observers(self, team_id: str) -> Items[TeamObserver]:
         url = path("/v1/assign/team/{team_id}/observers", team_id=team_id)
         return _many(TeamObserver, await self._http.request("GET", url))
 
@@ -257,7 +273,7 @@ class ContactsResource(_Resource):
 
     async def list(self, *, limit: int | None = None, skip: int | None = None) -> Page[Contact]:
         payload = await self._http.request("GET", "/v1/contacts", params={"limit": limit, "skip": skip})
-        return offset_page(payload, _many(Contact, payload), key="skip", start=skip or 0, limit=limit)
+        return _page(Contact, payload, key="skip", start=skip, limit=limit)
 
     async def get(self, contact_id: str) -> Contact:
         return _one(Contact, await self._http.request("GET", path("/v1/contacts/{contact_id}", contact_id=contact_id)))
@@ -273,19 +289,19 @@ class ContactsResource(_Resource):
 
     async def search(self, q: str, *, limit: int | None = None, skip: int | None = None) -> Page[Contact]:
         payload = await self._http.request("GET", "/v1/contacts/_search", params={"q": q, "limit": limit, "skip": skip})
-        return offset_page(payload, _many(Contact, payload), key="skip", start=skip or 0, limit=limit)
+        return _page(Contact, payload, key="skip", start=skip, limit=limit)
 
     async def export_csv(self, *, sort: str | None = None) -> str:
         """The CSV text; bytes that are not UTF-8 are replaced, never fatal."""
         data = await self._http.request("GET", "/v1/contacts/_export_csv", params={"sort": sort}, expect="text")
         if isinstance(data, str):
             return data
-        inner = _unwrap(data)
+        inner = unwrap(data)
         return inner if isinstance(inner, str) else ""
 
     async def get_conversations(
         self, contact_id: str, *, channel_types: Sequence[str] | None = None
-    ) -> builtins.list[Conversation]:
+    ) -> Items[Conversation]:
         url = path("/v1/contacts/{contact_id}/conversations", contact_id=contact_id)
         params = {"channel_types": ",".join(channel_types) if channel_types else None}
         return _many(Conversation, await self._http.request("GET", url, params=params))
@@ -295,20 +311,20 @@ class ContactsResource(_Resource):
     ) -> Page[ContactComment]:
         url = path("/v1/contacts/{contact_id}/comments", contact_id=contact_id)
         payload = await self._http.request("GET", url, params={"limit": limit, "skip": skip})
-        return offset_page(payload, _many(ContactComment, payload), key="skip", start=skip or 0, limit=limit)
+        return _page(ContactComment, payload, key="skip", start=skip, limit=limit)
 
-    async def get_files(self, contact_id: str) -> builtins.list[ContactFile]:
+    async def get_files(self, contact_id: str) -> Items[ContactFile]:
         # Singular "contact": the path the official SDK sends.
         url = path("/v1/contact/{contact_id}/files", contact_id=contact_id)
         return _many(ContactFile, await self._http.request("GET", url))
 
-    async def get_activities(self, conversation_id: str) -> builtins.list[ConversationActivity]:
+    async def get_activities(self, conversation_id: str) -> Items[ConversationActivity]:
         url = path("/v1/conversations_activities/{conversation_id}", conversation_id=conversation_id)
         return _many(ConversationActivity, await self._http.request("GET", url))
 
     async def upload_contacts(self, filename: str, content: bytes, *, content_type: str | None = None) -> UploadedFile:
         files = {"file": (filename, content, content_type or "application/octet-stream")}
-        data = _unwrap(await self._http.request("POST", "/v1/contacts/_fileupload", files=files))
+        data = unwrap(await self._http.request("POST", "/v1/contacts/_fileupload", files=files))
         if isinstance(data, str):
             data = {"url": data}
         return _one(UploadedFile, data)
@@ -317,7 +333,7 @@ class ContactsResource(_Resource):
 
     async def list_notifications(self, *, limit: int | None = None, skip: int | None = None) -> Page[Notification]:
         payload = await self._http.request("GET", "/v1/notifications", params={"limit": limit, "skip": skip})
-        return offset_page(payload, _many(Notification, payload), key="skip", start=skip or 0, limit=limit)
+        return _page(Notification, payload, key="skip", start=skip, limit=limit)
 
     async def mark_notifications_read(self, notification_ids: Sequence[str] | None = None) -> ActionResult:
         if notification_ids:

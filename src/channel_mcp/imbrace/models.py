@@ -1,39 +1,58 @@
-"""iMBRACE channel-service models. Tolerant: extra fields are kept, optional fields may be missing."""
+"""iMBRACE channel-service models: the documented fields (seeds/000, seeds/001) with their documented names.
+
+Undocumented fields the API sends are kept (extra=allow); objects we know only from the SDK (teams,
+workflows, conversations, notifications) keep the names the API sends. Reading is tolerant: see
+channel_mcp.reading."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pydantic import AliasChoices, Field
 
-from channel_mcp.models import ApiModel, Identified
+from channel_mcp.models import ApiModel, DocumentId, Identified, Result
 
-CHANNEL_TYPES = ("web", "facebook", "whatsapp", "instagram", "wechat", "line", "email", "wecom")
+ChannelPlatform = Literal["web", "facebook", "whatsapp", "instagram", "wechat", "line", "email", "wecom"]
+CHANNEL_TYPES: tuple[str, ...] = get_args(ChannelPlatform)
+
+
+# The documented schemas: seeds/000 (Channel, ChannelCredential) and seeds/001 (Contact, ContactComment,
+# ContactFile). Docstrings become outputSchema descriptions, so they speak to the agent.
 
 
 class Channel(Identified):
+    """An iMBRACE channel; `type` is its platform."""
+
+    object_name: str | None = Field(None, description="Object type identifier.")
     name: str | None = Field(None, description="Display name.")
-    type: str | None = Field(None, description="Channel type as the API reports it.")
-    channel_type: str | None = Field(None, description="Platform: web, facebook, whatsapp, ...")
+    type: ChannelPlatform | None = Field(None, description="Platform.")
+    organization_id: str | None = Field(None, description="Owning organisation.")
+    business_unit_id: str | None = Field(None, description="Business unit.")
     is_active: bool | None = Field(None, description="False when the channel is deactivated.")
     config: dict[str, Any] | None = Field(None, description="Channel configuration (secrets masked).")
-    created_at: str | None = None
-    updated_at: str | None = None
+    created_at: str | None = Field(None, description="ISO 8601.")
+    updated_at: str | None = Field(None, description="ISO 8601.")
 
 
-class ChannelCount(ApiModel):
+class ChannelCount(Result):
+    """`GET /channels/_count`, read whichever way it is answered: `{count}`, `{total}`, a bare number,
+    or counts grouped by type (the OpenAPI file's description), which are summed."""
+
     count: int = Field(description="Number of channels.")
+    by_type: dict[str, int] | None = Field(None, description="Channels per type, when the API groups them.")
 
 
-class ChannelCredential(Identified):
-    name: str | None = None
-    type: str | None = None
+class ChannelCredential(DocumentId):
+    """A channel credential; its values, when sent, are under `credentials` (secrets masked)."""
+
+    type: str | None = Field(None, description="Credential type, e.g. facebook.")
+    name: str | None = Field(None, description="Display name.")
     credentials: dict[str, Any] | None = Field(None, description="Credential values (secrets masked).")
-    created_at: str | None = None
-    updated_at: str | None = None
 
 
-class FacebookPage(Identified):
+class FacebookPage(DocumentId):
+    """A page a credential can connect; `_id` is what create_facebook takes as page_id."""
+
     name: str | None = None
     category: str | None = None
     connected: bool | None = None
@@ -58,27 +77,31 @@ class TeamObserver(Identified):
 
 
 class Contact(Identified):
-    name: str | None = None
+    """An iMBRACE contact."""
+
+    object_name: str | None = Field(None, description="Object type identifier.")
+    organization_id: str | None = Field(None, description="Owning organisation.")
+    display_name: str | None = Field(None, description="Display name.")
     email: str | None = None
-    phone: str | None = None
-    channel_type: str | None = None
-    tags: list[str] | None = None
-    created_at: str | None = None
-    updated_at: str | None = None
+    phone_number: str | None = None
+    avatar_url: str | None = None
+    created_at: str | None = Field(None, description="ISO 8601.")
+    updated_at: str | None = Field(None, description="ISO 8601.")
 
 
-class ContactComment(Identified):
-    content: str | None = Field(None, validation_alias=AliasChoices("content", "comment", "text", "message"))
-    author: Any = Field(None, description="Who wrote it.")
-    created_at: str | None = None
+class ContactComment(DocumentId):
+    """An internal comment on a contact."""
+
+    text: str | None = Field(None, description="Comment text.")
+    created_at: str | None = Field(None, description="ISO 8601.")
 
 
-class ContactFile(Identified):
-    filename: str | None = Field(None, validation_alias=AliasChoices("filename", "name", "file_name"))
-    url: str | None = None
-    size: int | None = None
-    content_type: str | None = None
-    created_at: str | None = None
+class ContactFile(DocumentId):
+    """A file attached to a contact."""
+
+    name: str | None = Field(None, description="File name.")
+    url: str | None = Field(None, description="Download URL.")
+    size: int | float | None = Field(None, description="Bytes.")
 
 
 class Conversation(Identified):

@@ -1,13 +1,14 @@
 """An embedded fake of the iMBRACE channel-service API and the Bird Channels API.
 
 Use it to try channel-mcp without an account, or as a stand-in for the real services in
-tests; the official ``imbrace`` SDK works against it unchanged. Kept cheap to import: the
+tests. It answers in the documented shapes (seeds/); the official ``imbrace`` SDK works against it,
+except that SDK 1.3.1 types ``Channel.type`` narrower than its own documents (the platform is in
+``type``), so a strict SDK model needs that one field loosened. Kept cheap to import: the
 Starlette app lives in ``app.py`` and is only loaded when ``create_app`` or ``serve`` is used.
 
     from channel_mcp.sandbox import create_app, FaultConfig, serve, serve_in_thread
 
-Seed ids are documented in ``channel_mcp.sandbox.seed``; wire shapes in ``app.py``; the
-``type``/``channel_type`` decision for channels in ``store.py``.
+Seed ids are documented in ``channel_mcp.sandbox.seed``; wire shapes in ``app.py`` and ``store.py``.
 """
 
 from __future__ import annotations

@@ -228,10 +228,10 @@ def _store(request: Request) -> SandboxStore:
 
 async def list_channels(request: Request) -> Response:
     store = _store(request)
-    wanted = request.query_params.get("type") or request.query_params.get("channel_type") or None
-    if wanted is not None and wanted not in seed.PLATFORMS and wanted not in seed.SDK_CHANNEL_KINDS:
+    wanted = request.query_params.get("type") or None
+    if wanted is not None and wanted not in seed.PLATFORMS:
         raise ValidationError(f"type must be one of {', '.join(seed.PLATFORMS)}")
-    items = store.list_channels(wanted if wanted in seed.PLATFORMS else None)
+    items = store.list_channels(wanted)
     limit, offset = paging(request, None, len(items))
     return paged(items[offset : offset + limit], len(items), limit, offset)
 
@@ -311,7 +311,7 @@ async def create_email_channel(request: Request) -> Response:
 
 
 def _check_page(store: SandboxStore, credential_id: str, page_id: str, *, exclude_channel: str | None = None) -> JSON:
-    pages = {p["id"]: p for p in store.facebook_pages(credential_id)}
+    pages = {p["_id"]: p for p in store.facebook_pages(credential_id)}
     if page_id not in pages:
         raise ValidationError(f"page {page_id} is not accessible with credential {credential_id}")
     for channel in store.list_channels("facebook"):
@@ -347,8 +347,8 @@ async def update_facebook_channel(request: Request) -> Response:
         raise ValidationError("nothing to update: send at least one of page_id, credential_id, name, config")
     store = _store(request)
     current = store.get_channel(channel_id)
-    if current["channel_type"] != "facebook":
-        raise ValidationError(f"channel {channel_id} is a {current['channel_type']} channel, not facebook")
+    if current["type"] != "facebook":
+        raise ValidationError(f"channel {channel_id} is a {current['type']} channel, not facebook")
     if page_id is not None or credential_id is not None:
         new_credential = credential_id or str(current.get("credential_id") or "")
         new_page = page_id or str(current.get("page_id") or "")
@@ -501,8 +501,9 @@ async def update_contact(request: Request) -> Response:
     body = await json_body(request)
     assert body is not None
     fields: dict[str, str | None] = {}
-    for key in ("name", "email", "phone"):
-        value = body.get(key)
+    # The contract's (and SDK's) names; the OpenAPI file's display_name/phone_number are accepted too.
+    for key, alias in (("name", "display_name"), ("email", "email"), ("phone", "phone_number")):
+        value = body.get(key, body.get(alias))
         if value is not None and not isinstance(value, str):
             raise ValidationError(f"{key} must be a string")
         fields[key] = value

@@ -8,7 +8,14 @@ whatever ``contacts=`` is (240 or 100 000).
 Useful ids (stable across runs and sizes)
 =========================================
 
-iMBRACE channels (``type`` is always ``"support"``; the platform is in ``channel_type``)::
+Every object has the documented shape (seeds/ in the design documents): channels carry the platform in
+``type`` and ``organization_id``; contacts ``display_name``/``phone_number``; credentials, Facebook pages,
+comments and files their ``_id``; Bird ``settings``/``connectionParams`` are arrays of
+``{key, value, displayName, description, visibility}``. Fields the documents do not list (a channel's
+``description``, a contact's ``tags``) are extras, as a real account has. ``PLANTED_SECRETS`` lists every
+fake secret planted here, for leak sweeps.
+
+iMBRACE channels (``type`` is the platform)::
 
     ch_web_001        Website Live Chat                      active
     ch_web_002        Help Center Widget (staging)           inactive
@@ -68,7 +75,8 @@ Bird workspace ``sandbox-workspace`` (any other workspace id is 404) has 28 chan
 (active), ``…04`` WhatsApp (pending), ``…05`` (setting-up), ``…06`` (failed), ``…07``
 (inactive), ``…08`` (deleted), ``…09`` (warning).
 
-Bird contacts, with the service-window state they have on every channel::
+Bird contacts, with the service-window state Bird reports on every channel (bird_check_service_window
+applies it only on WhatsApp, Messenger and Instagram channels; SMS and email have no window)::
 
     bc000000-0000-4000-8000-000000000001  open       (expires now + 2 h)
     bc000000-0000-4000-8000-000000000002  closed     (serviceWindowExpireAt null, not permanent)
@@ -97,8 +105,8 @@ __all__ = [
     "BIRD_CONTACT_WINDOW_OPEN",
     "BIRD_CONTACT_WINDOW_PERMANENT",
     "BIRD_WORKSPACE",
-    "CHANNEL_KIND",
     "ORGANIZATION_ID",
+    "PLANTED_SECRETS",
     "PLATFORMS",
     "SEED_EPOCH",
     "bird_channel_id",
@@ -108,10 +116,8 @@ __all__ = [
 ]
 
 PLATFORMS: tuple[str, ...] = ("web", "facebook", "whatsapp", "instagram", "wechat", "line", "email", "wecom")
-# The SDK's Channel model only accepts these values for `type` (see store.py docstring).
-SDK_CHANNEL_KINDS: tuple[str, ...] = ("direct", "group", "broadcast", "support")
-CHANNEL_KIND = "support"
 ORGANIZATION_ID = "org_sandbox"
+BUSINESS_UNIT_ID = "bu_sandbox_apac"
 BIRD_WORKSPACE = "sandbox-workspace"
 SEED_EPOCH = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 _CONTACT_SEED = 20250303
@@ -164,15 +170,15 @@ def _channel(
     workflow_id: str | None = None,
 ) -> dict[str, Any]:
     doc: dict[str, Any] = {
+        "object_name": "channel",
         "id": cid,
         "name": name,
-        "type": CHANNEL_KIND,
-        "channel_type": platform,
+        "type": platform,
+        "organization_id": ORGANIZATION_ID,
+        "business_unit_id": BUSINESS_UNIT_ID,
         "description": description,
         "is_active": active,
         "config": config,
-        "metadata": {"channel_type": platform},
-        "organization_id": ORGANIZATION_ID,
         "workflow_id": workflow_id,
         "created_at": seed_time(minutes),
         "updated_at": seed_time(minutes + 1440),
@@ -337,7 +343,7 @@ def channels() -> list[dict[str, Any]]:
 def credentials() -> list[dict[str, Any]]:
     return [
         {
-            "id": "cred_fb_001",
+            "_id": "cred_fb_001",
             "name": "Marketing Business Manager",
             "type": "facebook",
             "credentials": {
@@ -346,16 +352,16 @@ def credentials() -> list[dict[str, Any]]:
                 "access_token": f"{_FAKE_TOKEN}CRED01",
             },
             "pages": [
-                {"id": "pg_1001", "name": "iMBRACE Coffee", "category": "Coffee Shop"},
-                {"id": "pg_1002", "name": "Sài Gòn Bakery", "category": "Bakery"},
-                {"id": "pg_1003", "name": "Hanoi Noodle House", "category": "Restaurant"},
-                {"id": "pg_1004", "name": "iMBRACE Careers", "category": "Company"},
+                {"_id": "pg_1001", "name": "iMBRACE Coffee", "category": "Coffee Shop"},
+                {"_id": "pg_1002", "name": "Sài Gòn Bakery", "category": "Bakery"},
+                {"_id": "pg_1003", "name": "Hanoi Noodle House", "category": "Restaurant"},
+                {"_id": "pg_1004", "name": "iMBRACE Careers", "category": "Company"},
             ],
             "created_at": seed_time(-2880),
             "updated_at": seed_time(-1440),
         },
         {
-            "id": "cred_fb_002",
+            "_id": "cred_fb_002",
             "name": "Agency Sandbox App",
             "type": "facebook",
             "credentials": {
@@ -364,8 +370,8 @@ def credentials() -> list[dict[str, Any]]:
                 "access_token": f"{_FAKE_TOKEN}CRED02",
             },
             "pages": [
-                {"id": "pg_2001", "name": "Đà Nẵng Surf School", "category": "Sports & Recreation"},
-                {"id": "pg_2002", "name": "深圳电子商城", "category": "Electronics Store"},
+                {"_id": "pg_2001", "name": "Đà Nẵng Surf School", "category": "Sports & Recreation"},
+                {"_id": "pg_2002", "name": "深圳电子商城", "category": "Electronics Store"},
             ],
             "created_at": seed_time(-2000),
             "updated_at": seed_time(-2000),
@@ -679,10 +685,10 @@ def comments(number: int, own_type: str) -> list[dict[str, Any]]:
         author_id, author_name = rng.choice(_COMMENT_AUTHORS)
         out.append(
             {
-                "id": f"cm_{number:04d}_{j + 1:02d}",
+                "_id": f"cm_{number:04d}_{j + 1:02d}",
                 "contact_id": contact_id(number),
                 "channel_type": own_type if j % 4 else rng.choice(PLATFORMS),
-                "content": rng.choice(_COMMENTS),
+                "text": rng.choice(_COMMENTS),
                 "author": {"id": author_id, "name": author_name},
                 "created_at": seed_time(-300_000 + number * 11 + j * 60),
             }
@@ -700,9 +706,9 @@ def files(number: int) -> list[dict[str, Any]]:
         fid = f"fl_{number:04d}_{j + 1}"
         out.append(
             {
-                "id": fid,
+                "_id": fid,
                 "contact_id": contact_id(number),
-                "filename": filename,
+                "name": filename,
                 "content_type": content_type,
                 "size": 2_048 + rng.randrange(2_000_000),
                 "url": f"https://sandbox.invalid/files/{fid}/{filename}",
@@ -732,16 +738,18 @@ BIRD_CONTACT_WINDOW_PERMANENT = bird_contact_id(4)
 BIRD_CONTACT_WINDOW_CLOSING_SOON = bird_contact_id(5)
 
 _PLATFORM_INFO: dict[str, tuple[str, str]] = {
-    # platformId -> (identifier key, message type)
+    # platformId -> (identifier key, channelMessageType: one of the documented values)
     "whatsapp": ("phonenumber", "conversational"),
     "sms-messagebird": ("phonenumber", "transactional"),
-    "email-sparkpost": ("emailaddress", "marketing"),
+    "email-sparkpost": ("emailaddress", "promotional"),
     "facebook": ("facebook.psid", "conversational"),
     "instagram": ("instagram.igsid", "conversational"),
     "line": ("line.userid", "conversational"),
     "telegram": ("telegram.userid", "conversational"),
-    "rcs-google": ("phonenumber", "marketing"),
+    "rcs-google": ("phonenumber", "promotional"),
 }
+# channelMessageType -> useCaseType (documented: transactional, marketing, conversation)
+_USE_CASE = {"conversational": "conversation", "transactional": "transactional", "promotional": "marketing"}
 
 _BIRD_SPECS: tuple[tuple[str, str, str], ...] = (
     ("whatsapp", "WhatsApp Support VN", "active"),
@@ -775,8 +783,8 @@ _BIRD_SPECS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _param(key: str, value: Any, visibility: str) -> dict[str, Any]:
-    return {"key": key, "value": value, "visibility": visibility}
+def _param(key: str, value: Any, visibility: str, display: str, description: str) -> dict[str, Any]:
+    return {"key": key, "value": value, "displayName": display, "description": description, "visibility": visibility}
 
 
 def _bird_identifier(platform: str, n: int) -> str:
@@ -792,7 +800,7 @@ def bird_channels() -> list[dict[str, Any]]:
     for n, (platform, name, status) in enumerate(_BIRD_SPECS, start=1):
         _, message_type = _PLATFORM_INFO[platform]
         messaging_status = "active" if status in ("active", "warning") else "inactive"
-        secret_key = "apiKey" if platform in ("sms-messagebird", "email-sparkpost") else "accessToken"
+        hidden_key = "apiKey" if platform in ("sms-messagebird", "email-sparkpost") else "accessToken"
         out.append(
             {
                 "id": bird_channel_id(n),
@@ -808,16 +816,34 @@ def bird_channels() -> list[dict[str, Any]]:
                         "outgoing": {"status": messaging_status, "serviceWindow": platform == "whatsapp"},
                     }
                 },
-                "settings": {
-                    "displayName": _param("displayName", name, "public"),
-                    "webhookSecret": _param("webhookSecret", f"whsec_sandbox_FAKE_{n:04d}", "private"),
+                "settings": [
+                    _param("displayName", name, "public", "Display name", "Name shown to customers"),
+                    _param(
+                        "webhookSecret",
+                        f"whsec_sandbox_FAKE_{n:04d}",
+                        "private",
+                        "Webhook secret",
+                        "Signs the events Bird sends to your webhook",
+                    ),
+                ],
+                "connectionParams": [
+                    _param("accountId", f"acct-sandbox-{n:04d}", "public", "Account", "Account at the platform"),
+                    _param(
+                        hidden_key,
+                        f"{_FAKE_TOKEN}BIRD{n:04d}",
+                        "private",
+                        "API key" if hidden_key == "apiKey" else "Access token",
+                        "Credential Bird uses to reach the platform",
+                    ),
+                ],
+                "preferences": {
+                    "disableProfileFetching": platform in ("sms-messagebird", "email-sparkpost"),
+                    "explicitMarketingOptOut": message_type == "promotional",
+                    "ignoreSuppressionChecks": False,
+                    "isPrivate": False,
                 },
-                "connectionParams": {
-                    "accountId": _param("accountId", f"acct-sandbox-{n:04d}", "public"),
-                    secret_key: _param(secret_key, f"{_FAKE_TOKEN}BIRD{n:04d}", "private"),
-                },
-                "preferences": {"defaultLanguage": ("vi", "en", "zh")[n % 3], "autoReply": n % 2 == 0},
-                "useCaseType": ("default", "marketing", "transactional")[n % 3],
+                "useCaseId": f"uc000000-0000-4000-8000-{n:012d}" if n % 4 else None,
+                "useCaseType": _USE_CASE[message_type],
                 "channelMessageType": message_type,
                 "suites": ["connectivity", "engagement"] if n % 2 else ["connectivity", "inbox"],
                 "createdAt": seed_time(n * 600),
@@ -840,3 +866,26 @@ BIRD_CONTACTS: tuple[tuple[str, str, str, str, int | None, bool], ...] = (
     (BIRD_CONTACT_WINDOW_CLOSING_SOON, "Lê Hoàng Phúc", "+84987650007", "phuc.le@example.com", 5 * 60, False),
     (bird_contact_id(6), "Sarah Johnson", "+61491570009", "sarah.johnson@example.net", 23 * 3600 + 1800, False),
 )
+
+
+def _planted() -> tuple[str, ...]:
+    """Every secret value the seed plants, read back from the seed data itself: channel configs and
+    credential values under secret-holding keys, and every non-public Bird setting or connection
+    parameter. Used by leak sweeps: none of these may ever reach a tool result, resource or log."""
+    found: list[str] = []
+    for channel in channels():
+        found += [str(v) for k, v in channel["config"].items() if k in _SECRET_CONFIG_KEYS]
+    for credential in credentials():
+        found += [str(v) for k, v in credential["credentials"].items() if k in _SECRET_CONFIG_KEYS]
+    for bird in bird_channels():
+        for param in (*bird["settings"], *bird["connectionParams"]):
+            if param["visibility"] != "public":
+                found.append(str(param["value"]))
+    return tuple(dict.fromkeys(found))
+
+
+# The config and credential keys whose values are secrets (others, like app_id or waba_id, are not).
+_SECRET_CONFIG_KEYS = frozenset(
+    {"page_access_token", "access_token", "app_secret", "channel_secret", "secret", "token"}
+)
+PLANTED_SECRETS: tuple[str, ...] = _planted()

@@ -14,19 +14,16 @@ Contact search keeps, in memory and in contact order, one lower-cased blob per c
 few milliseconds, faster than any ``LIKE`` scan SQLite can do, and gives the exact total.
 Pages are then fetched by primary key.
 
-The ``type`` of an iMBRACE channel
-----------------------------------
-The official SDK (imbrace 1.3.1) parses channels into a model whose ``type`` is
-``Literal["direct", "group", "broadcast", "support"]``, while the channel-service API and the
-channel-mcp contract use ``type`` for the platform (``GET /v1/channels?type=web``,
-``POST /v1/channels {"type": "whatsapp", ...}``). The sandbox resolves it like this:
-
-* every channel object has ``"type": "support"`` (an inbound customer-service channel, which
-  all of them are) so the SDK parses it, and carries the platform in ``"channel_type"`` and
-  in ``"metadata": {"channel_type": ...}`` (the SDK model keeps ``metadata`` but drops
-  unknown fields, so SDK users can still see the platform);
-* on input, ``type`` (query filter and create body) names the platform; the filter also
-  accepts ``channel_type=`` and the four SDK kinds (which match every channel).
+Documented shapes
+-----------------
+Answers follow the API documents (seeds/): a channel's ``type`` is its platform (web, facebook,
+whatsapp, ...), the same word the contract uses for ``GET /v1/channels?type=`` and
+``POST /v1/channels {"type": ...}``. (Earlier versions answered ``type: "support"`` and put the
+platform in ``channel_type``, because the official SDK 1.3.1 types ``Channel.type`` as
+direct|group|broadcast|support; the documents win, and the SDK test loosens that one field.)
+Contacts are stored in columns named for the contract's update body (name, phone) and answered with
+the documented names (display_name, phone_number). Credentials, Facebook pages, comments and files
+carry ``_id``.
 """
 
 from __future__ import annotations
@@ -50,13 +47,17 @@ __all__ = ["ConflictError", "NotFoundError", "SandboxStore", "StoreError", "Vali
 
 JSON = dict[str, Any]
 
-_SCHEMA_VERSION = "1"
+_SCHEMA_VERSION = "2"  # 2: documented shapes (type is the platform, _id, display_name, ...)
 _CONTACT_COLUMNS = "seq, id, name, email, phone, avatar_url, channel_type, tags, created_at, updated_at"
-_EXPORT_COLUMNS = ("id", "name", "email", "phone", "channel_type", "tags", "avatar_url", "created_at", "updated_at")
+_EXPORT_COLUMNS = (
+    "id", "display_name", "email", "phone_number", "channel_type", "tags", "avatar_url", "created_at", "updated_at"
+)  # fmt: skip
 _SORTABLE = {
     "id": "seq",
+    "display_name": "name",
     "name": "name",
     "email": "email",
+    "phone_number": "phone",
     "phone": "phone",
     "channel_type": "channel_type",
     "created_at": "created_at",
@@ -81,6 +82,11 @@ class ValidationError(StoreError):
 
 class ConflictError(StoreError):
     pass
+
+
+def _doc_id(doc: JSON) -> str:
+    """The id a document is stored under: `id`, or the documented `_id` of credentials and the like."""
+    return str(doc["id"] if "id" in doc else doc["_id"])
 
 
 def _dumps(value: Any) -> str:
@@ -191,10 +197,10 @@ class SandboxStore:
             ):
                 db.executemany(
                     "INSERT INTO docs (kind, id, seq, doc) VALUES (?, ?, ?, ?)",
-                    [(kind, d["id"], i, _dumps(d)) for i, d in enumerate(docs, start=1)],
+                    [(kind, _doc_id(d), i, _dumps(d)) for i, d in enumerate(docs, start=1)],
                 )
             for platform in seed.PLATFORMS:
-                used = [int(c["id"].rsplit("_", 1)[1]) for c in seed.channels() if c["channel_type"] == platform]
+                used = [int(c["id"].rsplit("_", 1)[1]) for c in seed.channels() if c["type"] == platform]
                 self._set_meta(db, f"next_channel:{platform}", str(max(used, default=0) + 1))
             db.executemany(
                 f"INSERT INTO contacts ({_CONTACT_COLUMNS}, search) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
@@ -224,10 +230,10 @@ class SandboxStore:
 
     def _insert_doc(self, db: sqlite3.Connection, kind: str, doc: JSON) -> None:
         (seq,) = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM docs WHERE kind = ?", (kind,)).fetchone()
-        db.execute("INSERT INTO docs (kind, id, seq, doc) VALUES (?, ?, ?, ?)", (kind, doc["id"], seq, _dumps(doc)))
+        db.execute("INSERT INTO docs (kind, id, seq, doc) VALUES (?, ?, ?, ?)", (kind, _doc_id(doc), seq, _dumps(doc)))
 
     def _replace_doc(self, db: sqlite3.Connection, kind: str, doc: JSON) -> None:
-        db.execute("UPDATE docs SET doc = ? WHERE kind = ? AND id = ?", (_dumps(doc), kind, doc["id"]))
+        db.execute("UPDATE docs SET doc = ? WHERE kind = ? AND id = ?", (_dumps(doc), kind, _doc_id(doc)))
 
     def _delete_doc(self, db: sqlite3.Connection, kind: str, doc_id: str) -> bool:
         return db.execute("DELETE FROM docs WHERE kind = ? AND id = ?", (kind, doc_id)).rowcount > 0
@@ -237,7 +243,7 @@ class SandboxStore:
     def list_channels(self, platform: str | None = None) -> list[JSON]:
         docs = self._docs("channel")
         if platform is not None:
-            docs = [d for d in docs if d["channel_type"] == platform]
+            docs = [d for d in docs if d["type"] == platform]
         return docs
 
     def count_channels(self) -> int:
@@ -266,15 +272,15 @@ class SandboxStore:
             number = int(self._meta(f"next_channel:{platform}") or "1")
             self._set_meta(db, f"next_channel:{platform}", str(number + 1))
             doc: JSON = {
+                "object_name": "channel",
                 "id": f"ch_{platform}_{number:03d}",
                 "name": name,
-                "type": seed.CHANNEL_KIND,
-                "channel_type": platform,
+                "type": platform,
+                "organization_id": seed.ORGANIZATION_ID,
+                "business_unit_id": seed.BUSINESS_UNIT_ID,
                 "description": description,
                 "is_active": True,
                 "config": dict(config or {}),
-                "metadata": {"channel_type": platform},
-                "organization_id": seed.ORGANIZATION_ID,
                 "workflow_id": None,
                 "created_at": now,
                 "updated_at": now,
@@ -297,8 +303,8 @@ class SandboxStore:
         """Shallow-merge ``config`` (keys sent replace stored keys, others are kept)."""
         with self._tx() as db:
             doc = self.get_channel(channel_id)
-            if platform is not None and doc["channel_type"] != platform:
-                raise ValidationError(f"channel {channel_id} is a {doc['channel_type']} channel, not {platform}")
+            if platform is not None and doc["type"] != platform:
+                raise ValidationError(f"channel {channel_id} is a {doc['type']} channel, not {platform}")
             if name is not None:
                 doc["name"] = name
             if active is not None:
@@ -355,7 +361,7 @@ class SandboxStore:
     def facebook_pages(self, credential_id: str) -> list[JSON]:
         doc = self._credential(credential_id)
         connected = {c.get("page_id") for c in self.list_channels("facebook")}
-        return [{**page, "connected": page["id"] in connected} for page in doc.get("pages", [])]
+        return [{**page, "connected": page["_id"] in connected} for page in doc.get("pages", [])]
 
     # ------------------------------------------------------------ workflows, teams
 
@@ -403,17 +409,22 @@ class SandboxStore:
 
     @staticmethod
     def _contact(row: sqlite3.Row) -> JSON:
-        return {
+        doc: JSON = {
+            "object_name": "contact",
             "id": row["id"],
-            "name": row["name"],
+            "organization_id": seed.ORGANIZATION_ID,
+            "display_name": row["name"],
             "email": row["email"],
-            "phone": row["phone"],
+            "phone_number": row["phone"],
             "avatar_url": row["avatar_url"],
-            "channel_type": row["channel_type"],
-            "tags": json.loads(row["tags"]),
             "created_at": row["created_at"],
             "updated_at": row["updated_at"],
+            # Not in the documented schema; kept as a real account's extra fields would be.
+            "channel_type": row["channel_type"],
+            "tags": json.loads(row["tags"]),
         }
+        # Documented as `string?`: an absent value is left out, not sent as null.
+        return {k: v for k, v in doc.items() if v is not None}
 
     def _contacts_by_seq(self, seqs: Sequence[int]) -> list[JSON]:
         if not seqs:
@@ -462,16 +473,17 @@ class SandboxStore:
         with self._tx() as db:
             doc = self.get_contact(contact_id)
             if name is not None:
-                doc["name"] = name.strip()
+                doc["display_name"] = name.strip()
             if email is not None:
                 doc["email"] = email
             if phone is not None:
-                doc["phone"] = phone
+                doc["phone_number"] = phone
             doc["updated_at"] = now_iso()
-            blob = seed.search_blob(doc["name"], doc["email"], doc["phone"])
+            email, phone = doc.get("email"), doc.get("phone_number")
+            blob = seed.search_blob(doc["display_name"], email, phone)
             db.execute(
                 "UPDATE contacts SET name = ?, email = ?, phone = ?, updated_at = ?, search = ? WHERE id = ?",
-                (doc["name"], doc["email"], doc["phone"], doc["updated_at"], blob, contact_id),
+                (doc["display_name"], email, phone, doc["updated_at"], blob, contact_id),
             )
             self._contact_blob[self._contact_pos[contact_id]] = blob
         return doc

@@ -23,9 +23,11 @@ def _email(value: str) -> str:
 
 
 def _e164(value: str) -> str:
-    if not re.fullmatch(r"\+[1-9]\d{1,14}", value):
-        raise ValueError("must be an E.164 phone number like +84901234567")
-    return value
+    # What a person types (+84 912 345 678, +1 (415) 555-0112): separators go, then it must be E.164.
+    compact = re.sub(r"[\s().-]", "", value)
+    if not re.fullmatch(r"\+[1-9]\d{1,14}", compact):
+        raise ValueError("must be a phone number with country code, like +84 912 345 678")
+    return compact
 
 
 # Checked on input but kept out of the advertised schema: constraints there cost tokens in every

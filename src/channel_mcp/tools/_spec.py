@@ -32,6 +32,7 @@ from channel_mcp.errors import (
     NotFoundError,
     RateLimitError,
     ResponseError,
+    ShapeError,
     UpstreamError,
 )
 from channel_mcp.http import Exchange, exchanges
@@ -254,6 +255,12 @@ def error_message(spec: ToolSpec[Any, Any], exc: ChannelMCPError, args: BaseMode
         )
     if isinstance(exc, BadRequestError):
         return f"{text} Fix the arguments and try again."
+    if isinstance(exc, ShapeError):
+        # A permanent mismatch between the API and its documents: retrying gets the same answer.
+        return (
+            f"{text} The answer had an unexpected shape, so nothing could be read from it; repeating the call "
+            "will get the same answer. Tell the user the provider's API answered differently from its documents."
+        )
     if isinstance(exc, ResponseError) and exc.status is not None:
         return text  # the transport's text already says what to do (wait for the gateway, or ask for less)
     return f"{text} This is likely transient: try again shortly."

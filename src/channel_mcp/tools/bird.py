@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import Field
@@ -36,15 +36,41 @@ class WindowIn(ToolInput):
     workspace_id: str | None = Workspace
 
 
+# Where Bird keeps a customer-service window: the Meta platforms, which allow free-form (non-template)
+# messages only within 24 h of the customer's last message (WhatsApp Business, Messenger's standard
+# messaging window, Instagram messaging). Matched on Bird's platformId or its prefix
+# ("whatsapp", "whatsapp-cloud", ...).
+WINDOW_PLATFORMS = ("whatsapp", "facebook", "messenger", "instagram")
+# Where no such window exists: any message may be sent at any time (opt-in and content rules apply,
+# but no template is needed because the customer has been silent).
+NO_WINDOW_PLATFORMS = ("sms", "email", "rcs", "line", "telegram", "viber", "voice", "push", "linkedin")
+
+
+def window_applies(platform_id: str | None) -> bool | None:
+    """True for window platforms, False for platforms without one, None when unknown or not given."""
+    if not platform_id:
+        return None
+    name = platform_id.lower()
+    for prefixes, answer in ((WINDOW_PLATFORMS, True), (NO_WINDOW_PLATFORMS, False)):
+        if any(name == p or name.startswith(p + "-") for p in prefixes):
+            return answer
+    return None
+
+
 class ServiceWindow(Result):
     channel_id: str
     contact_id: str
-    serviceWindowExpireAt: str | None = Field(None, description="When the window closes (UTC).")
+    platformId: str | None = Field(None, description="The channel's platform.")
+    window_applies: bool | None = Field(
+        description="False: this platform has no service window; null: platform unknown, window rule applied."
+    )
+    serviceWindowExpireAt: str | None = Field(description="When the window closes, as Bird sent it.")
     isPermanentSession: bool | None = None
     metadata: dict[str, Any] | None = None
     is_open: bool = Field(description="True if free-form (non-template) messages may be sent now.")
-    expires_in_seconds: int | None = Field(description="Seconds left; null when closed or permanent.")
+    expires_in_seconds: int | None = Field(description="Seconds left; null when closed, permanent or no window.")
     summary: str = Field(description="One line to act on.")
+    note: str | None = Field(None, description="How the answer was read, when that matters.")
 
 
 def _duration(seconds: float) -> str:
@@ -55,52 +81,66 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes} min" if hours else f"{minutes} min"
 
 
-def _parse(value: str) -> datetime | None:
+def _parse(value: str) -> tuple[datetime | None, bool]:
+    """The moment, and whether it came without a zone (read as UTC: Bird sends UTC)."""
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        return None
-    return moment if moment.tzinfo else None
+        return None, False
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC), True
+    return moment, False
 
 
-def service_window(contact: BirdChannelContact, channel_id: str, contact_id: str, now: datetime) -> ServiceWindow:
+def service_window(
+    contact: BirdChannelContact, channel_id: str, contact_id: str, now: datetime, platform_id: str | None = None
+) -> ServiceWindow:
     """Decide the window against `now` (aware UTC). A null expiry without a permanent session means closed."""
-    base = {
+    applies = window_applies(platform_id)
+    notes = [contact.shape_note] if contact.shape_note else []
+    base: dict[str, Any] = {
         "channel_id": channel_id,
         "contact_id": contact_id,
+        "platformId": platform_id,
+        "window_applies": applies,
         "serviceWindowExpireAt": contact.serviceWindowExpireAt,
         "isPermanentSession": contact.isPermanentSession,
         "metadata": contact.metadata,
     }
+
+    def out(is_open: bool, seconds: int | None, summary: str) -> ServiceWindow:
+        if applies is None and platform_id:
+            notes.append(
+                f"Platform {platform_id!r} is not known to have or lack a service window; the rule was applied."
+            )
+        return ServiceWindow(
+            **base, is_open=is_open, expires_in_seconds=seconds, summary=summary, note=" ".join(notes) or None
+        )
+
+    if applies is False:
+        return out(
+            True,
+            None,
+            f"no service window on {platform_id}: messages can be sent at any time, no template needed",
+        )
     closed = "closed: only approved template messages can be sent"
     if contact.isPermanentSession:
-        return ServiceWindow(
-            **base,
-            is_open=True,
-            expires_in_seconds=None,
-            summary="open (permanent session): free-form messages allowed",
-        )
+        return out(True, None, "open (permanent session): free-form messages allowed")
     if not contact.serviceWindowExpireAt:
-        return ServiceWindow(**base, is_open=False, expires_in_seconds=None, summary=closed)
-    expires = _parse(contact.serviceWindowExpireAt)
+        return out(False, None, closed)
+    expires, naive = _parse(contact.serviceWindowExpireAt)
     if expires is None:
-        return ServiceWindow(
-            **base, is_open=False, expires_in_seconds=None, summary=f"{closed} (the expiry time could not be read)"
-        )
+        return out(False, None, f"{closed} (the expiry time could not be read)")
+    if naive:
+        notes.append("serviceWindowExpireAt came without a time zone and was read as UTC.")
     remaining = (expires - now).total_seconds()
     if remaining <= 0:
-        return ServiceWindow(
-            **base,
-            is_open=False,
-            expires_in_seconds=None,
-            summary=f"closed (expired {_duration(-remaining)} ago): only approved template messages can be sent",
+        return out(
+            False,
+            None,
+            f"closed (expired {_duration(-remaining)} ago): only approved template messages can be sent",
         )
-    return ServiceWindow(
-        **base,
-        is_open=True,
-        expires_in_seconds=int(remaining),
-        summary=f"open for {_duration(remaining)}: free-form messages allowed",
-    )
+    return out(True, int(remaining), f"open for {_duration(remaining)}: free-form messages allowed")
 
 
 async def _list(d: Deps, a: ListIn) -> Page[BirdChannel]:
@@ -111,9 +151,21 @@ async def _get(d: Deps, a: GetIn) -> BirdChannel:
     return await d.bird.channels.get(a.channel_id, workspace_id=a.workspace_id)
 
 
+async def _platform(d: Deps, a: WindowIn) -> str | None:
+    """The channel's platformId: one GET, remembered for the cache period (a platform never changes)."""
+    key = f"bird:platform:{a.workspace_id or ''}:{a.channel_id}"
+
+    async def load() -> str | None:
+        return (await d.bird.channels.get(a.channel_id, workspace_id=a.workspace_id)).platformId
+
+    return await d.cache.get(key, load)
+
+
 async def _window(d: Deps, a: WindowIn) -> ServiceWindow:
+    # The contract's request first: it validates every id, so a bad one sends nothing at all.
     contact = await d.bird.channels.get_contact(a.channel_id, a.contact_id, workspace_id=a.workspace_id)
-    return service_window(contact, a.channel_id, a.contact_id, d.now())
+    platform_id = await _platform(d, a)
+    return service_window(contact, a.channel_id, a.contact_id, d.now(), platform_id)
 
 
 TOOLS: list[ToolSpec[Any, Any]] = [
@@ -144,7 +196,7 @@ TOOLS: list[ToolSpec[Any, Any]] = [
     ToolSpec(
         "bird_check_service_window",
         "Check service window",
-        "Check a contact's 24 h service window: open allows free-form messages, closed needs a template.",
+        "Check a contact's service window: open allows free-form messages, closed needs a template.",
         TOOLSET,
         "bird",
         RO,

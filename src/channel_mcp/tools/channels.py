@@ -38,6 +38,7 @@ class NoArgs(ToolInput):
 
 class CountOut(Result):
     count: int = Field(description="Number of channels.")
+    by_type: dict[str, int] | None = Field(None, description="Channels per type, when the API groups them.")
 
 
 class CreateChannelIn(ToolInput):
@@ -127,7 +128,8 @@ async def _get(d: Deps, a: ChannelIdIn) -> Channel:
 
 
 async def _count(d: Deps, a: NoArgs) -> CountOut:
-    return CountOut(count=await d.imbrace.channel.get_count())
+    counted = await d.imbrace.channel.get_count()
+    return CountOut(count=counted.count, by_type=counted.by_type)
 
 
 async def _create(d: Deps, a: CreateChannelIn) -> Channel:
@@ -146,7 +148,7 @@ async def _delete(d: Deps, a: DeleteChannelIn) -> ActionResult:
 
 async def _describe_channel(d: Deps, a: DeleteChannelIn) -> str:
     channel = await d.imbrace.channel.get(a.channel_id)
-    kind = channel.channel_type or channel.type or "channel"
+    kind = channel.type or "channel"
     return f"delete the {kind} channel {channel.name!r} ({a.channel_id})"
 
 

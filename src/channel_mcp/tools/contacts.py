@@ -22,7 +22,7 @@ from channel_mcp.imbrace.models import (
     ConversationActivity,
     UploadedFile,
 )
-from channel_mcp.models import Page, Result
+from channel_mcp.models import Items, Page, Result
 from channel_mcp.tools._args import ChannelType, ContactId, Email, OptName, Phone, Skip, Text, limit
 from channel_mcp.tools._spec import RO, WRITE, WRITE_IDEM, ToolInput, ToolSpec, toolset_factory
 
@@ -112,16 +112,16 @@ class UploadIn(ToolInput):
     content_type: Mime | None = Field(None, description="MIME type; default from filename.")
 
 
-class Conversations(Result):
-    items: list[Conversation]
+class Conversations(Items[Conversation]):
+    pass
 
 
-class Files(Result):
-    items: list[ContactFile]
+class Files(Items[ContactFile]):
+    pass
 
 
-class Activities(Result):
-    items: list[ConversationActivity]
+class Activities(Items[ConversationActivity]):
+    pass
 
 
 async def _list(d: Deps, a: ListContactsIn) -> Page[Contact]:
@@ -173,7 +173,8 @@ async def _export(d: Deps, a: ExportIn) -> ExportOut:
 
 
 async def _conversations(d: Deps, a: ConversationsIn) -> Conversations:
-    return Conversations(items=await d.imbrace.contacts.get_conversations(a.contact_id, channel_types=a.channel_types))
+    listing = await d.imbrace.contacts.get_conversations(a.contact_id, channel_types=a.channel_types)
+    return Conversations(items=listing.items, unreadable=listing.unreadable)
 
 
 async def _comments(d: Deps, a: CommentsIn) -> Page[ContactComment]:
@@ -181,11 +182,13 @@ async def _comments(d: Deps, a: CommentsIn) -> Page[ContactComment]:
 
 
 async def _files(d: Deps, a: ContactIdIn) -> Files:
-    return Files(items=await d.imbrace.contacts.get_files(a.contact_id))
+    listing = await d.imbrace.contacts.get_files(a.contact_id)
+    return Files(items=listing.items, unreadable=listing.unreadable)
 
 
 async def _activities(d: Deps, a: ActivitiesIn) -> Activities:
-    return Activities(items=await d.imbrace.contacts.get_activities(a.conversation_id))
+    listing = await d.imbrace.contacts.get_activities(a.conversation_id)
+    return Activities(items=listing.items, unreadable=listing.unreadable)
 
 
 def sanitize_filename(name: str) -> str:

@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from channel_mcp.deps import Deps
 from channel_mcp.imbrace.models import ChannelCredential, FacebookPage
-from channel_mcp.models import ActionResult, Result
+from channel_mcp.models import ActionResult, Items
 from channel_mcp.tools._args import Confirm, CredentialId, OptName
 from channel_mcp.tools._spec import DESTRUCTIVE, RO, WRITE_IDEM, ToolInput, ToolSpec, toolset_factory
 
@@ -37,12 +37,13 @@ class UpdateCredentialIn(ToolInput):
         return self
 
 
-class FacebookPages(Result):
+class FacebookPages(Items[FacebookPage]):
     items: list[FacebookPage] = Field(description="Pages this credential can connect.")
 
 
 async def _pages(d: Deps, a: CredentialIdIn) -> FacebookPages:
-    return FacebookPages(items=await d.imbrace.channel.get_facebook_pages(a.credential_id))
+    listing = await d.imbrace.channel.get_facebook_pages(a.credential_id)
+    return FacebookPages(items=listing.items, unreadable=listing.unreadable)
 
 
 async def _get(d: Deps, a: CredentialIdIn) -> ChannelCredential:

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from channel_mcp.deps import Deps
 from channel_mcp.imbrace.models import ChannelWorkflow, Team, TeamObserver
-from channel_mcp.models import ActionResult, Result
+from channel_mcp.models import ActionResult, Items
 from channel_mcp.tools._args import ChannelId, Config, Confirm
 from channel_mcp.tools._spec import DESTRUCTIVE, RO, WRITE_IDEM, ToolInput, ToolSpec
 
@@ -35,11 +35,11 @@ class TeamIdIn(ToolInput):
     team_id: str = Field(description="Team id.")
 
 
-class Teams(Result):
+class Teams(Items[Team]):
     items: list[Team] = Field(description="Teams conversations can be assigned to.")
 
 
-class Observers(Result):
+class Observers(Items[TeamObserver]):
     items: list[TeamObserver] = Field(description="Observers of the team.")
 
 
@@ -56,11 +56,13 @@ async def _describe(d: Deps, a: DeleteWorkflowIn) -> str:
 
 
 async def _teams(d: Deps, a: NoArgs) -> Teams:
-    return Teams(items=await d.imbrace.channel.list_assignable_teams())
+    listing = await d.imbrace.channel.list_assignable_teams()
+    return Teams(items=listing.items, unreadable=listing.unreadable)
 
 
 async def _observers(d: Deps, a: TeamIdIn) -> Observers:
-    return Observers(items=await d.imbrace.channel.list_team_observers(a.team_id))
+    listing = await d.imbrace.channel.list_team_observers(a.team_id)
+    return Observers(items=listing.items, unreadable=listing.unreadable)
 
 
 TOOLS: list[ToolSpec[Any, Any]] = [
