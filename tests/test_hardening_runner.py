@@ -407,3 +407,19 @@ async def test_uploads_are_audited_as_size_and_digest_and_long_values_are_cut(
     assert len(json.dumps(upload)) < 1_000
     long = create["arguments"]["config"]["long"]
     assert long.startswith("z" * 200) and long.endswith("[cut: 5000 characters]") and len(long) < 300
+
+
+async def test_our_own_refusal_after_the_send_does_not_claim_nothing_was_sent(
+    upstream: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from channel_mcp.errors import InputError
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise InputError("late refusal.")
+
+    route = upstream.post(CHANNELS).respond(200, json=envelope({"id": "ch_new", "name": "N"}))
+    monkeypatch.setattr(http, "bound_json", refuse)
+    async with connect(make_settings()) as c:
+        result = await c.call_tool("imbrace_create_channel", {"type": "web", "name": "N"})
+    assert route.call_count == 1 and result.is_error
+    assert "Nothing was sent" not in text_of(result) and "may have been applied" in text_of(result)

@@ -459,6 +459,10 @@ async def _run(
     try:
         out = await spec.handler(deps, args)
     except ChannelMCPError as exc:
+        if call.sent and not spec.annotations.read_only and not isinstance(exc, UpstreamError):
+            # Not the provider's answer but our own refusal after a write left ("Nothing was sent" would
+            # be false): the after-send rule in `execute` reports it.
+            raise
         if isinstance(exc, ResponseError) and not (spec.annotations.read_only or spec.annotations.idempotent):
             exc.maybe_applied = True  # the server answered, unreadably: the create may well have happened
         message = redact(error_message(spec, exc, args), secrets)
