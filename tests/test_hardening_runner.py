@@ -279,7 +279,21 @@ def test_bound_json_cuts_deep_and_wide_and_keeps_small_answers_as_they_are() -> 
         marker = marker["a"]
     assert isinstance(marker, str) and "nested deeper than" in marker
     wide = bound_json({"k": list(range(10_000))})
-    assert len(wide["k"]) == http.MAX_ANSWER_ITEMS + 1 and "5000 more items" in wide["k"][-1]
+    assert wide["k"] == list(range(http.MAX_ANSWER_ITEMS)) and "5000 more items in k" in wide["k_cut"]
+    bare = bound_json(list(range(10_000)))
+    assert len(bare) == http.MAX_ANSWER_ITEMS + 1 and "5000 more items" in bare[-1]
+    keys = bound_json({f"k{i}": i for i in range(6_000)})
+    assert len(keys) == http.MAX_ANSWER_ITEMS + 1 and "1000 more keys" in keys["…"]
+
+
+async def test_an_unpaged_list_wider_than_the_budget_is_cut_and_still_reads(upstream: respx.MockRouter) -> None:
+    pages = [{"id": f"p{i}", "name": f"Page {i}"} for i in range(6_000)]
+    upstream.get(f"{CHANNELS}/_facebook/credential/cred_1").respond(200, json=envelope(pages))
+    async with connect(make_settings()) as c:
+        result = await c.call_tool("imbrace_list_facebook_pages", {"credential_id": "cred_1"})
+    assert not result.is_error, text_of(result)
+    items = (result.structured_content or {})["items"]
+    assert 0 < len(items) <= http.MAX_ANSWER_ITEMS and items[0]["id"] == "p0"
 
 
 @MODES

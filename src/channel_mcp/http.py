@@ -412,8 +412,9 @@ def _marker(what: str) -> str:
 
 def bound_json(data: Any, max_depth: int = MAX_ANSWER_DEPTH, max_items: int = MAX_ANSWER_ITEMS) -> Any:
     """`data` with containers deeper than `max_depth` replaced by a marker string, and lists or objects
-    with more than `max_items` entries shortened with a marker entry. Iterative, so no answer can
-    exhaust the stack; returns `data` itself when nothing needed cutting (the common case)."""
+    with more than `max_items` entries shortened with a marker. A list inside an object gets its marker
+    as a sibling key (`items` -> `items_cut`), so a list of records still holds only records and parses.
+    Iterative, so no answer can exhaust the stack; returns `data` itself when nothing needed cutting."""
     if not isinstance(data, dict | list):
         return data
     # Pass 1 is read-only: most answers are small and shallow, and copying them would cost every call.
@@ -436,7 +437,12 @@ def bound_json(data: Any, max_depth: int = MAX_ANSWER_DEPTH, max_items: int = MA
         for key in keys:
             child = node[key]
             if isinstance(child, dict | list):
-                node[key] = _cut_copy(child, depth + 1, max_depth, max_items)
+                sibling = isinstance(node, dict) and isinstance(child, list) and depth + 1 < max_depth
+                if sibling and len(child) > max_items:
+                    node[f"{key}_cut"] = _marker(f"{len(child) - max_items} more items in {key}")
+                    node[key] = child[:max_items]
+                else:
+                    node[key] = _cut_copy(child, depth + 1, max_depth, max_items)
                 if isinstance(node[key], dict | list):
                     work.append((node[key], depth + 1))
     return root
