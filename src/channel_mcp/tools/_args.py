@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from channel_mcp.safety import CONFIRM_DESCRIPTION
 
@@ -44,9 +44,19 @@ def _id(value: str) -> str:
     return value
 
 
+def max_items(limit: int, what: str) -> BeforeValidator:
+    """A length cap checked before the items are: 60,000 wrong items would otherwise cost 60,000 errors
+    (0.3 s of CPU) only for the first five to be shown."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, list) and len(value) > limit:
+            raise ValueError(f"at most {limit} {what} per call")
+        return value
+
+    return BeforeValidator(check)
+
+
 def _ids(value: list[str]) -> list[str]:
-    if len(value) > MAX_ITEMS:
-        raise ValueError(f"at most {MAX_ITEMS} ids per call")
     for item in value:
         _id(item)
     return value
@@ -98,7 +108,7 @@ def _e164(value: str) -> str:
 # conversation, and the error message says the same thing when it matters.
 Text = Annotated[str, AfterValidator(_non_empty)]
 Id = Annotated[str, AfterValidator(_id)]
-Ids = Annotated[list[str], AfterValidator(_ids)]
+Ids = Annotated[list[str], max_items(MAX_ITEMS, "ids"), AfterValidator(_ids)]
 Bounded = Annotated[dict[str, Any], AfterValidator(bounded)]
 Email = Annotated[str, AfterValidator(_email)]
 Phone = Annotated[str, AfterValidator(_e164)]

@@ -22,7 +22,7 @@ from channel_mcp.imbrace.models import (
     UploadedFile,
 )
 from channel_mcp.models import Page, Result
-from channel_mcp.tools._args import ChannelType, ContactId, Email, Id, OptName, Phone, Skip, Text, limit
+from channel_mcp.tools._args import ChannelType, ContactId, Email, Id, OptName, Phone, Skip, Text, limit, max_items
 from channel_mcp.tools._spec import RO, WRITE, WRITE_IDEM, ToolInput, ToolSpec, toolset_factory
 
 TOOLSET = "imbrace_contacts"
@@ -48,12 +48,6 @@ def _mime(value: str) -> str:
 def _base64_present(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty")
-    return value
-
-
-def _types(value: list[str]) -> list[str]:
-    if len(value) > 8:  # there are 8 types; more can only be repeats
-        raise ValueError("list each channel type at most once")
     return value
 
 
@@ -106,7 +100,7 @@ class ExportOut(Result):
 
 class ConversationsIn(ToolInput):
     contact_id: ContactId
-    channel_types: Annotated[list[ChannelType], AfterValidator(_types)] | None = Field(
+    channel_types: Annotated[list[ChannelType], max_items(8, "channel types")] | None = Field(
         None, min_length=1, description="Only these types."
     )
 
