@@ -319,10 +319,11 @@ async def test_a_stored_deep_record_does_not_break_get_or_list(
 def deep_or_wide() -> st.SearchStrategy[Any]:
     """Objects from shallow to far past the caps, in depth and in width."""
     leaf = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5))
-    deep = st.tuples(st.integers(0, 3 * MAX_ANSWER_DEPTH), leaf, st.sampled_from(["a", "b"])).map(
+    deep = st.tuples(st.integers(1, 3 * MAX_ANSWER_DEPTH), leaf, st.sampled_from(["a", "b"])).map(
         lambda t: nested(t[0], t[1]) if t[2] == "a" else _nested_lists(t[0], t[1])
     )
     wide = st.integers(0, 2 * http.MAX_ANSWER_ITEMS).map(lambda n: {f"k{i}": i for i in range(n)})
+    # (a bare scalar is not an object: config and credentials are objects on both sides)
     return st.one_of(deep, wide, st.dictionaries(st.text(max_size=3), leaf, max_size=5))
 
 
@@ -347,7 +348,12 @@ async def test_deep_and_wide_structures_in_and_out_through_the_protocol(mode: st
     answer: a bounded, well-formed result. Never an internal error."""
     with respx.mock(assert_all_called=False) as router:
         post = router.post(CHANNELS).respond(200, json=envelope({"id": "ch_1", "name": "N", "config": value}))
-        put = router.put(f"{CHANNELS}/credentials/cred_1").respond(200, json=envelope({"id": "cred_1", "name": "C"}))
+        put = router.put(f"{CHANNELS}/credentials/cred_1").respond(
+            200, json=envelope({"id": "cred_1", "name": "C", "credentials": value})
+        )
+        router.get(f"{CHANNELS}/credentials/cred_1").respond(
+            200, json=envelope({"id": "cred_1", "name": "C", "credentials": value, "config": value})
+        )
         router.get(f"{CHANNELS}/ch_1").respond(200, json=envelope({"id": "ch_1", "config": value}))
         router.get(CHANNELS).respond(200, json=paged([{"id": "ch_1", "config": value}]))
         async with connect(make_settings(), mode=mode) as c:
@@ -355,13 +361,14 @@ async def test_deep_and_wide_structures_in_and_out_through_the_protocol(mode: st
             cred = await c.call_tool("imbrace_update_credential", {"credential_id": "cred_1", "credentials": value})
             got = await c.call_tool("imbrace_get_channel", {"channel_id": "ch_1"})
             listed = await c.call_tool("imbrace_list_channels", {})
+            credential = await c.call_tool("imbrace_get_credential", {"credential_id": "cred_1"})
         for result, route in ((created, post), (cred, put)):
             text = text_of(result)
             assert "internal error" not in text and len(text) <= 100_000
             if result.is_error:
                 assert text.endswith("Nothing was sent.") or "give name or credentials" in text, text
                 assert not route.called
-        for result in (got, listed):
+        for result in (got, listed, credential):
             assert not result.is_error, text_of(result)
             assert len(text_of(result)) <= 100_000
 
@@ -387,6 +394,15 @@ async def test_many_validation_problems_are_listed_a_few_at_a_time(upstream: res
     text = text_of(result)
     assert result.is_error and text.count(": ") <= 6 and "more problems" in text
     assert len(text) <= _spec.ERROR_CHARS
+
+
+def test_a_wide_object_inside_a_result_is_cut_to_the_budget() -> None:
+    data = {"id": "cred_1", "credentials": {f"k{i}": i for i in range(20_000)}}
+    cut, text = _spec.fit(data, 100_000)
+    assert len(text) <= 100_000 and cut["truncated"] is True and "more keys" in cut["credentials"]["…"]
+    assert cut["id"] == "cred_1"
+    many, text = _spec.fit({f"field{i}": "v" * 30 for i in range(20_000)}, 100_000)
+    assert len(text) <= 100_000 and many["truncated"] is True
 
 
 def test_every_error_text_is_capped() -> None:

@@ -344,20 +344,42 @@ def fit(data: dict[str, Any], limit: int, *, start: int = 0) -> tuple[dict[str, 
 def _trim(data: dict[str, Any], limit: int) -> dict[str, Any]:
     budget = max(200, limit // 4)
     while True:
-        out: dict[str, Any] = _shorten(data, budget)
-        if len(dumps(out)) + 200 <= limit or budget <= 50:
+        out: dict[str, Any] = _shorten(data, budget, top=True)
+        if len(dumps(out)) + 200 <= limit:
             return out
+        if budget <= 50:
+            return _leading_fields(out, limit)
         budget //= 2
 
 
-def _shorten(value: Any, budget: int) -> Any:
+def _shorten(value: Any, budget: int, *, top: bool = False) -> Any:
     if isinstance(value, str):
         return value if len(value) <= budget else value[:budget] + "…"
     if isinstance(value, list):
         return [_shorten(v, budget) for v in value[: max(1, budget // 20)]]
     if isinstance(value, dict):
-        return {k: _shorten(v, budget) for k, v in value.items()}
+        # Wide nested objects are cut like lists (a 4,000-key config went over the budget); the top level
+        # keeps every field, since the output schema names them. Never fewer than 20 keys: small typed
+        # objects nested in a result stay whole.
+        pairs = list(value.items())
+        keep = pairs if top else pairs[: max(20, budget // 20)]
+        out = {k: _shorten(v, budget) for k, v in keep}
+        if len(keep) < len(pairs):
+            out["…"] = f"{len(pairs) - len(keep)} more keys"
+        return out
     return value
+
+
+def _leading_fields(out: dict[str, Any], limit: int) -> dict[str, Any]:
+    """Last resort, for a top level with thousands of fields: the leading fields that fit."""
+    kept: dict[str, Any] = {}
+    size = 0
+    for key, value in out.items():
+        size += len(dumps({key: value}))  # over-counts by a brace per field: errs on the small side
+        if size + 200 > limit:
+            break
+        kept[key] = value
+    return kept
 
 
 async def execute(
