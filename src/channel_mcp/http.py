@@ -81,6 +81,16 @@ class Exchange:
 
 # The tool layer sets a fresh list per call; the transport appends every attempt to it.
 exchanges: ContextVar[list[Exchange] | None] = ContextVar("channel_mcp_exchanges", default=None)
+# The tool layer sets a fresh list per call; the transport notes "METHOD path" right before each
+# non-GET request goes out. From then on the write may have happened, whatever fails later (even a
+# cancel mid-send), so the runner must not advise a plain retry.
+sent_writes: ContextVar[list[str] | None] = ContextVar("channel_mcp_sent_writes", default=None)
+
+# Upstream answers are cut to this shape right after decoding, so one odd record (a 300-deep config)
+# cannot crash validation, masking, fitting or serialisation later on. Deeper than any input we accept
+# (tools/_args.py caps inputs at 32 levels) plus the envelope around it, so an echoed input is never cut.
+MAX_ANSWER_DEPTH = 48
+MAX_ANSWER_ITEMS = 5_000
 
 
 @dataclass(slots=True)
@@ -255,6 +265,8 @@ class HttpTransport:
                 method, url, params=query or None, json=json_body, files=files, timeout=httpx.Timeout(remaining)
             )
             started = self.clock()
+            if method != "GET" and (sent := sent_writes.get()) is not None:
+                sent.append(f"{method} {url}")
             status: int | None = None
             request_id: str | None = None
             retryable = False
@@ -365,7 +377,11 @@ class HttpTransport:
         if not body.strip():
             return None
         try:
-            data = json.loads(body)
+            try:
+                data = json.loads(body)
+            except RecursionError:
+                # Nested past what the C parser handles (~1000 levels): cut the text first, then parse.
+                data = json.loads(_cut_deep_text(body.decode("utf-8", errors="replace"), MAX_ANSWER_DEPTH))
         except ValueError:
             text = body.lstrip()[:1]
             what = "an HTML page" if text == b"<" else "malformed or truncated JSON"
@@ -387,7 +403,94 @@ class HttpTransport:
                 status=status,
                 request_id=request_id,
             )
+        return bound_json(data)
+
+
+def _marker(what: str) -> str:
+    return f"[cut by channel-mcp: {what}]"
+
+
+def bound_json(data: Any, max_depth: int = MAX_ANSWER_DEPTH, max_items: int = MAX_ANSWER_ITEMS) -> Any:
+    """`data` with containers deeper than `max_depth` replaced by a marker string, and lists or objects
+    with more than `max_items` entries shortened with a marker. A list inside an object gets its marker
+    as a sibling key (`items` -> `items_cut`), so a list of records still holds only records and parses.
+    Iterative, so no answer can exhaust the stack; returns `data` itself when nothing needed cutting."""
+    if not isinstance(data, dict | list):
         return data
+    # Pass 1 is read-only: most answers are small and shallow, and copying them would cost every call.
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    over = False
+    while stack and not over:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        if depth >= max_depth or len(node) > max_items:
+            over = True
+            break
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    if not over:
+        return data
+    root: Any = _cut_copy(data, 0, max_depth, max_items)
+    work: list[tuple[Any, int]] = [(root, 0)] if isinstance(root, dict | list) else []
+    while work:
+        node, depth = work.pop()
+        keys = list(node) if isinstance(node, dict) else range(len(node))
+        for key in keys:
+            child = node[key]
+            if isinstance(child, dict | list):
+                sibling = isinstance(node, dict) and isinstance(child, list) and depth + 1 < max_depth
+                if sibling and len(child) > max_items:
+                    node[f"{key}_cut"] = _marker(f"{len(child) - max_items} more items in {key}")
+                    node[key] = child[:max_items]
+                else:
+                    node[key] = _cut_copy(child, depth + 1, max_depth, max_items)
+                if isinstance(node[key], dict | list):
+                    work.append((node[key], depth + 1))
+    return root
+
+
+def _cut_copy(node: dict[str, Any] | list[Any], depth: int, max_depth: int, max_items: int) -> Any:
+    """A shallow copy of one container, shortened to `max_items`, or a marker when it is too deep."""
+    if depth >= max_depth:
+        return _marker(f"{'object' if isinstance(node, dict) else 'list'} nested deeper than {max_depth} levels")
+    extra = len(node) - max_items
+    if isinstance(node, dict):
+        if extra <= 0:
+            return dict(node)
+        kept = dict(list(node.items())[:max_items])
+        kept["…"] = _marker(f"{extra} more keys")
+        return kept
+    if extra <= 0:
+        return list(node)
+    return [*node[:max_items], _marker(f"{extra} more items")]
+
+
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def _cut_deep_text(text: str, max_depth: int) -> str:
+    """JSON text with every container opened at `max_depth` replaced by a marker string. Only used when
+    the text is too deep for `json.loads` itself; strings are skipped whole, so brackets in them don't count."""
+    out: list[str] = []
+    depth = 0
+    pos = 0  # text[pos:] is not yet copied to out
+    cut_from: int | None = None
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token in ("{", "["):
+            if depth == max_depth and cut_from is None:
+                out.append(text[pos : match.start()])
+                cut_from = match.start()
+            depth += 1
+        elif token in ("}", "]"):
+            depth -= 1
+            if depth == max_depth and cut_from is not None:
+                out.append(json.dumps(_marker(f"value nested deeper than {max_depth} levels")))
+                pos = match.end()
+                cut_from = None
+    if cut_from is not None:  # unbalanced: leave the rest out, json.loads will say it is malformed
+        return "".join(out)
+    out.append(text[pos:])
+    return "".join(out)
 
 
 class _NotSent(Exception):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import logging
@@ -108,6 +110,11 @@ class AuditLog:
             if name in arguments:
                 value = arguments[name]
                 arguments[name] = {k: "****" for k in value} if isinstance(value, dict) else mask_value(str(value))[:4]
+        for name, value in arguments.items():
+            if name.endswith("_base64") and isinstance(value, str):
+                arguments[name] = upload_summary(value)
+        # Redact before cutting: a cut through a secret would leave a prefix that no longer matches it.
+        arguments = _cut_long(clean(arguments, secrets))
         last = trace[-1] if trace else None
         line = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
@@ -129,6 +136,33 @@ class AuditLog:
 
     def close(self) -> None:
         self._file.close()
+
+
+# Argument values in an audit line are cut past this many characters: the line says what was done,
+# it is not a copy of the data (a 10 MB upload or config would otherwise be stored once per call).
+AUDIT_VALUE_CHARS = 200
+
+
+def upload_summary(content_base64: str) -> dict[str, Any]:
+    """What the audit log keeps of an upload: its size and digest, enough to identify the file, never its bytes."""
+    try:
+        data = base64.b64decode("".join(content_base64.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return {"base64_chars": len(content_base64), "valid_base64": False}
+    return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def _cut_long(value: Any) -> Any:
+    """Long strings shortened with a marker saying how long they were; arguments are depth-capped (tools/_args.py)."""
+    if isinstance(value, str):
+        if len(value) <= AUDIT_VALUE_CHARS:
+            return value
+        return f"{value[:AUDIT_VALUE_CHARS]}… [cut: {len(value)} characters]"
+    if isinstance(value, dict):
+        return {k: _cut_long(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cut_long(v) for v in value]
+    return value
 
 
 _HEADER_RE = re.compile(

@@ -15,7 +15,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
@@ -35,7 +35,7 @@ from channel_mcp.errors import (
     ShapeError,
     UpstreamError,
 )
-from channel_mcp.http import Exchange, exchanges
+from channel_mcp.http import Exchange, exchanges, sent_writes
 from channel_mcp.masking import clean, redact
 from channel_mcp.models import Page
 from channel_mcp.tools._hints import not_found
@@ -213,19 +213,62 @@ def compact_schema(schema: Any, *, inputs: bool = True) -> Any:
 # ---------------------------------------------------------------------------------------------- running a tool
 
 
+# Error texts are capped far below max_result_chars: an error is a sentence or two to act on, and an
+# argument list of any size must not turn into an answer of that size.
+ERROR_CHARS = 2_000
+# A validation error names this many problems, then says how many more there were.
+MAX_PROBLEMS = 5
+
+
 def _result(text: str, structured: dict[str, Any] | None = None, *, error: bool = False) -> CallToolResult:
+    if error and len(text) > ERROR_CHARS:
+        text = text[: ERROR_CHARS - 30].rstrip() + " … (error text cut)"
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured, is_error=error)
 
 
 def validation_message(spec: ToolSpec[Any, Any], exc: ValidationError) -> str:
     problems = []
-    for err in exc.errors(include_input=False, include_url=False):
-        where = ".".join(str(p) for p in err["loc"])
+    for err in exc.errors(include_input=False, include_url=False)[:MAX_PROBLEMS]:
+        where = ".".join(_short(str(p)) for p in err["loc"][:6])
         msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown argument"
         problems.append(f"{where}: {msg}" if where else msg)
-    return f"Invalid arguments for {spec.name}: " + "; ".join(problems) + ". Nothing was sent."
+    return _invalid(spec, problems, exc.error_count())
+
+
+def _invalid(spec: ToolSpec[Any, Any], problems: list[str], total: int) -> str:
+    more = f" (and {total - len(problems)} more problems)" if total > len(problems) else ""
+    return f"Invalid arguments for {spec.name}: " + "; ".join(problems) + more + ". Nothing was sent."
+
+
+def _short(name: str, width: int = 40) -> str:
+    """An argument name as it may be quoted back: one line, no control characters, not too long."""
+    name = "".join(ch if ch.isprintable() else "?" for ch in name[:width])
+    return name if len(name) < width else name + "…"
+
+
+_KNOWN: dict[type[BaseModel], frozenset[str]] = {}
+
+
+def _known_arguments(model: type[BaseModel]) -> frozenset[str]:
+    known = _KNOWN.get(model)
+    if known is None:
+        names = set(model.model_fields)
+        names.update(f.alias for f in model.model_fields.values() if f.alias)
+        known = _KNOWN[model] = frozenset(names)
+    return known
+
+
+def unknown_arguments_message(spec: ToolSpec[Any, Any], arguments: dict[str, Any]) -> str | None:
+    """The refusal for unknown arguments, counted without validating: pydantic would build one error per
+    unknown name (60,000 for a 1 MB request), and only the first few are ever shown."""
+    known = _known_arguments(spec.input_model)
+    unknown = [name for name in arguments if name not in known]
+    if not unknown:
+        return None
+    shown = [f"{_short(str(name))}: unknown argument" for name in unknown[:MAX_PROBLEMS]]
+    return _invalid(spec, shown, len(unknown))
 
 
 def error_message(spec: ToolSpec[Any, Any], exc: ChannelMCPError, args: BaseModel | None) -> str:
@@ -330,20 +373,42 @@ def fit(data: dict[str, Any], limit: int, *, start: int = 0) -> tuple[dict[str, 
 def _trim(data: dict[str, Any], limit: int) -> dict[str, Any]:
     budget = max(200, limit // 4)
     while True:
-        out: dict[str, Any] = _shorten(data, budget)
-        if len(dumps(out)) + 200 <= limit or budget <= 50:
+        out: dict[str, Any] = _shorten(data, budget, top=True)
+        if len(dumps(out)) + 200 <= limit:
             return out
+        if budget <= 50:
+            return _leading_fields(out, limit)
         budget //= 2
 
 
-def _shorten(value: Any, budget: int) -> Any:
+def _shorten(value: Any, budget: int, *, top: bool = False) -> Any:
     if isinstance(value, str):
         return value if len(value) <= budget else value[:budget] + "…"
     if isinstance(value, list):
         return [_shorten(v, budget) for v in value[: max(1, budget // 20)]]
     if isinstance(value, dict):
-        return {k: _shorten(v, budget) for k, v in value.items()}
+        # Wide nested objects are cut like lists (a 4,000-key config went over the budget); the top level
+        # keeps every field, since the output schema names them. Never fewer than 20 keys: small typed
+        # objects nested in a result stay whole.
+        pairs = list(value.items())
+        keep = pairs if top else pairs[: max(20, budget // 20)]
+        out = {k: _shorten(v, budget) for k, v in keep}
+        if len(keep) < len(pairs):
+            out["…"] = f"{len(pairs) - len(keep)} more keys"
+        return out
     return value
+
+
+def _leading_fields(out: dict[str, Any], limit: int) -> dict[str, Any]:
+    """Last resort, for a top level with thousands of fields: the leading fields that fit."""
+    kept: dict[str, Any] = {}
+    size = 0
+    for key, value in out.items():
+        size += len(dumps({key: value}))  # over-counts by a brace per field: errs on the small side
+        if size + 200 > limit:
+            break
+        kept[key] = value
+    return kept
 
 
 async def execute(
@@ -351,45 +416,111 @@ async def execute(
 ) -> CallToolResult | InputRequiredResult:
     """Run one tool call end to end. `confirmer` asks the user (elicitation) and may be None."""
     started = time.monotonic()
+    if isinstance(arguments, dict) and (refusal := unknown_arguments_message(spec, arguments)) is not None:
+        return _result(refusal, error=True)
     try:
         args = spec.input_model.model_validate(arguments)
     except ValidationError as exc:
         return _result(validation_message(spec, exc), error=True)
-    trace: list[Exchange] = []
-    token = exchanges.set(trace)
+    call = _Call()
+    tokens = exchanges.set(call.trace), sent_writes.set(call.sent)
     try:
-        return await _run(spec, args, deps, confirmer, trace, started)
-    except Exception:
-        logger.exception("tool %s crashed", spec.name)
-        return _result(f"{spec.name} failed with an internal error; it has been logged. Try again.", error=True)
+        return await _run(spec, args, deps, confirmer, call, started)
+    except BaseException as exc:
+        if spec.annotations.read_only or not call.sent:
+            if not isinstance(exc, Exception):
+                raise
+            logger.exception("tool %s crashed", spec.name)
+            nothing = "" if spec.annotations.read_only else " Nothing was sent."
+            return _result(
+                f"{spec.name} failed with an internal error; it has been logged.{nothing} Try again.", error=True
+            )
+        # The one rule for writes: once a request has left, no failure of ours may say "try again".
+        message = _after_send(spec, args, deps, call, started, exc)
+        if not isinstance(exc, Exception):
+            raise  # a cancelled call stays cancelled; it has been audited
+        return _result(message, error=True)
     finally:
-        exchanges.reset(token)
+        sent_writes.reset(tokens[1])
+        exchanges.reset(tokens[0])
+
+
+@dataclass(slots=True)
+class _Call:
+    """What one call has done so far, for the after-send rule in `execute`."""
+
+    trace: list[Exchange] = field(default_factory=list)
+    # Non-GET requests that have left (see http.sent_writes): from the first one on, the write may have happened.
+    sent: list[str] = field(default_factory=list)
+    outcome: str = "not-needed"  # the confirmation outcome, for the audit line
+    audited: bool = False
+
+
+def after_send_message(spec: ToolSpec[Any, Any], what: str) -> str:
+    """Text for a write whose request was sent and whose outcome we then lost. Idempotent writes (updates,
+    deletes) cannot duplicate anything, so they say so instead of forbidding a repeat; a create must be
+    checked first, because repeating it makes a second object."""
+    check = spec.verify_with or spec.lists_with
+    head = f"{spec.name} was sent to the provider, but {what}, so its outcome is unknown. It may have been applied"
+    if spec.annotations.idempotent:
+        return f"{head}: check with {check} before retrying (repeating it cannot create a duplicate)."
+    return (
+        f"{head}: do not simply repeat it. List/check with {check} first to see whether it happened, "
+        "and retry only if it did not."
+    )
+
+
+def _after_send(
+    spec: ToolSpec[Any, Any], args: BaseModel, deps: Deps, call: _Call, started: float, exc: BaseException
+) -> str:
+    if isinstance(exc, Exception):
+        logger.error("tool %s failed after its request was sent", spec.name, exc_info=exc)
+        message = after_send_message(spec, "handling the answer failed with an internal error (logged)")
+    else:
+        logger.info("tool %s was cancelled after its request was sent", spec.name)
+        message = after_send_message(spec, "the call was cancelled before its answer was read")
+    if not call.audited:
+        call.audited = True
+        try:
+            deps.audit_write(spec, args, outcome=call.outcome, trace=call.trace, started=started, error=message)
+        except Exception:
+            logger.exception("could not write the audit line for %s", spec.name)
+    try:
+        deps.cache.invalidate(spec.provider)
+    except Exception:
+        logger.exception("could not invalidate the cache after %s", spec.name)
+    return message
 
 
 async def _run(
-    spec: ToolSpec[Any, Any], args: BaseModel, deps: Deps, confirmer: Any, trace: list[Exchange], started: float
+    spec: ToolSpec[Any, Any], args: BaseModel, deps: Deps, confirmer: Any, call: _Call, started: float
 ) -> CallToolResult | InputRequiredResult:
     secrets = [*deps.secret_values, *_secret_inputs(spec, args)]
-    outcome = "not-needed"
     if spec.annotations.destructive:
         from channel_mcp.safety import confirm_destructive
 
-        outcome, refusal = await confirm_destructive(spec, args, deps, confirmer)
-        trace.clear()  # the name lookup is not part of the audited write
+        call.outcome, refusal = await confirm_destructive(spec, args, deps, confirmer)
+        call.trace.clear()  # the name lookup is not part of the audited write
         if isinstance(refusal, InputRequiredResult):
             return refusal  # the question goes to the user; the client retries with the answer
         if refusal is not None:
-            deps.audit_write(spec, args, outcome=outcome, trace=[], started=started, error=refusal)
+            deps.audit_write(spec, args, outcome=call.outcome, trace=[], started=started, error=refusal)
+            call.audited = True
             return _result(refusal, error=True)
     try:
         out = await spec.handler(deps, args)
     except ChannelMCPError as exc:
+        if call.sent and not spec.annotations.read_only and not isinstance(exc, UpstreamError):
+            # Not the provider's answer but our own refusal after a write left ("Nothing was sent" would
+            # be false): the after-send rule in `execute` reports it.
+            raise
         if isinstance(exc, ResponseError) and not (spec.annotations.read_only or spec.annotations.idempotent):
             exc.maybe_applied = True  # the server answered, unreadably: the create may well have happened
         message = redact(error_message(spec, exc, args), secrets)
         logger.info("tool %s failed: %s", spec.name, type(exc).__name__)
         if not spec.annotations.read_only:
-            deps.audit_write(spec, args, outcome=outcome, trace=trace, started=started, error=message)
+            deps.audit_write(spec, args, outcome=call.outcome, trace=call.trace, started=started, error=message)
+            call.audited = True
             if isinstance(exc, UpstreamError) and exc.maybe_applied:
                 deps.cache.invalidate(spec.provider)
         return _result(message, error=True)
@@ -399,10 +530,12 @@ async def _run(
     if deps.sandbox:
         data["sandbox"] = True
     data, text = fit(data, deps.max_result_chars, start=start)
+    result = _result(text, data)
     if not spec.annotations.read_only:
-        deps.audit_write(spec, args, outcome=outcome, trace=trace, started=started, error=None)
+        deps.audit_write(spec, args, outcome=call.outcome, trace=call.trace, started=started, error=None)
+        call.audited = True
         deps.cache.invalidate(spec.provider)
-    return _result(text, data)
+    return result
 
 
 def _secret_inputs(spec: ToolSpec[Any, Any], args: BaseModel) -> list[str]:

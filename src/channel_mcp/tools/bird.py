@@ -10,7 +10,7 @@ from pydantic import Field
 from channel_mcp.bird.models import BirdChannel, BirdChannelContact
 from channel_mcp.deps import Deps
 from channel_mcp.models import Page, Result
-from channel_mcp.tools._args import limit
+from channel_mcp.tools._args import Id, limit
 from channel_mcp.tools._spec import RO, ToolInput, ToolSpec
 
 TOOLSET = "bird_channels"
@@ -22,18 +22,18 @@ BirdChannelId = Field(description="Channel id.")
 class ListIn(ToolInput):
     limit: int = limit(20)
     page_token: str | None = Field(None, description="From the previous page's next.", max_length=2048)
-    workspace_id: str | None = Workspace
+    workspace_id: Id | None = Workspace
 
 
 class GetIn(ToolInput):
-    channel_id: str = BirdChannelId
-    workspace_id: str | None = Workspace
+    channel_id: Id = BirdChannelId
+    workspace_id: Id | None = Workspace
 
 
 class WindowIn(ToolInput):
-    channel_id: str = BirdChannelId
-    contact_id: str = Field(description="Contact id.")
-    workspace_id: str | None = Workspace
+    channel_id: Id = BirdChannelId
+    contact_id: Id = Field(description="Contact id.")
+    workspace_id: Id | None = Workspace
 
 
 # Where Bird keeps a customer-service window: the Meta platforms, which allow free-form (non-template)

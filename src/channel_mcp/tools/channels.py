@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, model_validator
 from channel_mcp.deps import Deps
 from channel_mcp.imbrace.models import Channel
 from channel_mcp.models import ActionResult, Page, Result
-from channel_mcp.tools._args import ChannelId, ChannelType, Config, Confirm, Email, Name, OptName, Text, limit
+from channel_mcp.tools._args import ChannelId, ChannelType, Config, Confirm, Email, Id, Name, OptName, Text, limit
 from channel_mcp.tools._spec import DESTRUCTIVE, RO, WRITE, WRITE_IDEM, ToolInput, ToolSpec, toolset_factory
 
 TOOLSET = "imbrace_channels"
@@ -76,14 +76,14 @@ class NameConfigIn(ToolInput):
 
 class CreateFacebookIn(ToolInput):
     page_id: Text = Field(description="Facebook page id.")
-    credential_id: str = Field(description="Credential id.")
+    credential_id: Id = Field(description="Credential id.")
     name: OptName
 
 
 class UpdateFacebookIn(ToolInput):
     channel_id: ChannelId
     page_id: Text | None = Field(None, description="Facebook page id.")
-    credential_id: str | None = Field(None, description="Credential id.")
+    credential_id: Id | None = Field(None, description="Credential id.")
     name: OptName
     config: Config
 

@@ -23,7 +23,7 @@ from channel_mcp.imbrace.models import (
     UploadedFile,
 )
 from channel_mcp.models import Items, Page, Result
-from channel_mcp.tools._args import ChannelType, ContactId, Email, OptName, Phone, Skip, Text, limit
+from channel_mcp.tools._args import ChannelType, ContactId, Email, Id, OptName, Phone, Skip, Text, limit, max_items
 from channel_mcp.tools._spec import RO, WRITE, WRITE_IDEM, ToolInput, ToolSpec, toolset_factory
 
 TOOLSET = "imbrace_contacts"
@@ -46,8 +46,16 @@ def _mime(value: str) -> str:
     return value
 
 
+def _base64_present(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
 Sort = Annotated[str, AfterValidator(_sort)]
 Mime = Annotated[str, AfterValidator(_mime)]
+# Not `Text`: base64 may be wrapped over lines, and its size is checked (10 MB) when it is decoded.
+Base64 = Annotated[str, AfterValidator(_base64_present)]
 
 
 class ListContactsIn(ToolInput):
@@ -93,7 +101,9 @@ class ExportOut(Result):
 
 class ConversationsIn(ToolInput):
     contact_id: ContactId
-    channel_types: list[ChannelType] | None = Field(None, min_length=1, description="Only these types.")
+    channel_types: Annotated[list[ChannelType], max_items(8, "channel types")] | None = Field(
+        None, min_length=1, description="Only these types."
+    )
 
 
 class CommentsIn(ToolInput):
@@ -103,12 +113,12 @@ class CommentsIn(ToolInput):
 
 
 class ActivitiesIn(ToolInput):
-    conversation_id: str = Field(description="Conversation id.")
+    conversation_id: Id = Field(description="Conversation id.")
 
 
 class UploadIn(ToolInput):
     filename: Text = Field(description="File name, e.g. contacts.csv.")
-    content_base64: Text = Field(description="Content, base64, max 10 MB decoded.")
+    content_base64: Base64 = Field(description="Content, base64, max 10 MB decoded.")
     content_type: Mime | None = Field(None, description="MIME type; default from filename.")
 
 

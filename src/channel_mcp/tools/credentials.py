@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 from channel_mcp.deps import Deps
 from channel_mcp.imbrace.models import ChannelCredential, FacebookPage
 from channel_mcp.models import ActionResult, Items
-from channel_mcp.tools._args import Confirm, CredentialId, OptName
+from channel_mcp.tools._args import Bounded, Confirm, CredentialId, OptName
 from channel_mcp.tools._spec import DESTRUCTIVE, RO, WRITE_IDEM, ToolInput, ToolSpec, toolset_factory
 
 TOOLSET = "imbrace_credentials"
@@ -28,7 +28,7 @@ class DeleteCredentialIn(ToolInput):
 class UpdateCredentialIn(ToolInput):
     credential_id: CredentialId
     name: OptName
-    credentials: dict[str, Any] | None = Field(None, description="Credential values to set (write-only, never shown).")
+    credentials: Bounded | None = Field(None, description="Credential values to set (write-only, never shown).")
 
     @model_validator(mode="after")
     def _one(self) -> UpdateCredentialIn:

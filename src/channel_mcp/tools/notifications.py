@@ -9,7 +9,7 @@ from pydantic import Field
 from channel_mcp.deps import Deps
 from channel_mcp.imbrace.models import Notification
 from channel_mcp.models import ActionResult, Page
-from channel_mcp.tools._args import Confirm, Skip, limit
+from channel_mcp.tools._args import Confirm, Id, Ids, Skip, limit
 from channel_mcp.tools._spec import DESTRUCTIVE, RO, WRITE_IDEM, ToolInput, ToolSpec, toolset_factory
 
 TOOLSET = "imbrace_notifications"
@@ -23,11 +23,11 @@ class ListIn(ToolInput):
 
 
 class MarkReadIn(ToolInput):
-    notification_ids: list[str] | None = Field(None, min_length=1, description="Ids to mark read; omit for all.")
+    notification_ids: Ids | None = Field(None, min_length=1, description="Ids to mark read; omit for all.")
 
 
 class DismissIn(ToolInput):
-    notification_id: str = NotificationId
+    notification_id: Id = NotificationId
     confirm: Confirm
 
 

@@ -9,7 +9,7 @@ from pydantic import Field
 from channel_mcp.deps import Deps
 from channel_mcp.imbrace.models import ChannelWorkflow, Team, TeamObserver
 from channel_mcp.models import ActionResult, Items
-from channel_mcp.tools._args import ChannelId, Config, Confirm
+from channel_mcp.tools._args import ChannelId, Config, Confirm, Id
 from channel_mcp.tools._spec import DESTRUCTIVE, RO, WRITE_IDEM, ToolInput, ToolSpec
 
 TOOLSET = "imbrace_workflows"
@@ -17,13 +17,13 @@ WorkflowId = Field(description="Workflow id.")
 
 
 class UpdateWorkflowIn(ToolInput):
-    workflow_id: str = WorkflowId
+    workflow_id: Id = WorkflowId
     channel_id: ChannelId
     config: Config
 
 
 class DeleteWorkflowIn(ToolInput):
-    workflow_id: str = WorkflowId
+    workflow_id: Id = WorkflowId
     confirm: Confirm
 
 
@@ -32,7 +32,7 @@ class NoArgs(ToolInput):
 
 
 class TeamIdIn(ToolInput):
-    team_id: str = Field(description="Team id.")
+    team_id: Id = Field(description="Team id.")
 
 
 class Teams(Items[Team]):
