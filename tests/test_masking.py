@@ -248,3 +248,35 @@ async def test_credential_reads_mask_what_the_update_wrote() -> None:
         text = got.model_dump_json() + update.model_dump_json()
     for value in written.values():
         assert value not in text and value[:-4] not in text
+
+
+# ---------------------------------------------------------------------------------------------- declared
+
+
+def test_declared_secret_fields_serialise_masked_without_the_name_net() -> None:
+    """The models mark secret fields themselves: a plain `model_dump`, before any cleaning walk, is masked,
+    while the SDK user reading the attribute still gets the value."""
+    from channel_mcp.bird.models import BirdChannel
+    from channel_mcp.imbrace.models import Channel, ChannelCredential
+
+    channel = Channel.model_validate({"id": "ch_1", "config": {"page_access_token": FB_TOKEN, "greeting": "hi"}})
+    assert channel.model_dump(mode="json", exclude_none=True)["config"] == {
+        "page_access_token": "****0001",
+        "greeting": "hi",
+    }
+    assert channel.config is not None and channel.config.page_access_token == FB_TOKEN
+    credential = ChannelCredential.model_validate({"_id": "cred_1", "credentials": {"app_id": "900000000000001"}})
+    assert credential.model_dump(mode="json", by_alias=True)["credentials"] == {"app_id": "****0001"}
+    bird = BirdChannel.model_validate(
+        {
+            "id": "b1",
+            "settings": [
+                {"key": "shown", "value": "public-value", "visibility": "public"},
+                {"key": "accountRef", "value": "acct-ref-000042", "visibility": "private"},
+                {"key": "noVisibility", "value": "unknown-000043"},
+            ],
+        }
+    )
+    values = [s["value"] for s in bird.model_dump(mode="json")["settings"]]
+    assert values == ["public-value", "****0042", "****0043"]
+    assert mask_value("****0001") == "****0001"  # masking twice changes nothing

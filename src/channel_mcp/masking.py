@@ -100,7 +100,10 @@ _MAX_DEPTH = 256
 
 
 def mask_value(value: str) -> str:
-    """Keep the last 4 characters so a user can tell two secrets apart; hide the rest."""
+    """Keep the last 4 characters so a user can tell two secrets apart; hide the rest. Idempotent: a value
+    already masked (a declared secret, masked when serialised) keeps its last 4."""
+    if value.startswith(MASK) and len(value) <= len(MASK) + 4:
+        return value
     if len(value) <= 8:
         return MASK
     return MASK + value[-4:]

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SerializationInfo, SerializerFunctionWrapHandler, model_serializer
 
+from channel_mcp.masking import mask_any
 from channel_mcp.models import ApiModel
 
 BirdStatus = Literal["active", "pending", "setting-up", "failed", "inactive", "deleted", "warning"]
@@ -22,6 +23,14 @@ class BirdSetting(ApiModel):
     displayName: str | None = None
     description: str | None = None
     visibility: str | None = Field(None, description="public, or hidden (value masked).")
+
+    @model_serializer(mode="wrap")
+    def _mask_hidden(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
+        # Declared secret unless public: a setting with no visibility at all is hidden too (fail closed).
+        data = handler(self)
+        if isinstance(data, dict) and self.visibility != "public" and data.get("value") is not None:
+            data["value"] = mask_any(data["value"])
+        return data
 
 
 class BirdChannel(ApiModel):

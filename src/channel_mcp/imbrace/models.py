@@ -10,6 +10,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import AliasChoices, Field
 
+from channel_mcp.masking import SecretValue
 from channel_mcp.models import ApiModel, DocumentId, Identified, Result
 
 ChannelPlatform = Literal["web", "facebook", "whatsapp", "instagram", "wechat", "line", "email", "wecom"]
@@ -18,6 +19,21 @@ CHANNEL_TYPES: tuple[str, ...] = get_args(ChannelPlatform)
 
 # The documented schemas: seeds/000 (Channel, ChannelCredential) and seeds/001 (Contact, ContactComment,
 # ContactFile). Docstrings become outputSchema descriptions, so they speak to the agent.
+
+
+class ChannelConfig(ApiModel):
+    """Platform settings of a channel. The credentials a platform keeps here are declared secret: they
+    serialise masked (last 4 characters) in every result; other keys are kept as sent."""
+
+    access_token: SecretValue = Field(None, description="Platform access token (masked).")
+    page_access_token: SecretValue = Field(None, description="Facebook page access token (masked).")
+    app_secret: SecretValue = Field(None, description="App secret (masked).")
+    channel_secret: SecretValue = Field(None, description="LINE channel secret (masked).")
+    channel_access_token: SecretValue = Field(None, description="LINE channel access token (masked).")
+    secret: SecretValue = Field(None, description="Secret (masked).")
+    token: SecretValue = Field(None, description="Verification token (masked).")
+    verify_token: SecretValue = Field(None, description="Webhook verify token (masked).")
+    password: SecretValue = Field(None, description="Mailbox password (masked).")
 
 
 class Channel(Identified):
@@ -29,7 +45,7 @@ class Channel(Identified):
     organization_id: str | None = Field(None, description="Owning organisation.")
     business_unit_id: str | None = Field(None, description="Business unit.")
     is_active: bool | None = Field(None, description="False when the channel is deactivated.")
-    config: dict[str, Any] | None = Field(None, description="Channel configuration (secrets masked).")
+    config: ChannelConfig | None = Field(None, description="Channel configuration (secrets masked).")
     created_at: str | None = Field(None, description="ISO 8601.")
     updated_at: str | None = Field(None, description="ISO 8601.")
 
@@ -47,7 +63,8 @@ class ChannelCredential(DocumentId):
 
     type: str | None = Field(None, description="Credential type, e.g. facebook.")
     name: str | None = Field(None, description="Display name.")
-    credentials: dict[str, Any] | None = Field(None, description="Credential values (secrets masked).")
+    # Every credential value is a secret, whatever its key: declared so, it serialises masked.
+    credentials: dict[str, SecretValue] | None = Field(None, description="Credential values (masked).")
 
 
 class FacebookPage(DocumentId):
