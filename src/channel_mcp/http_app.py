@@ -8,7 +8,8 @@ Responses are JSON, never SSE.
 
 Once per process: the SDK's session manager enters the `MCPServer` lifespan (which builds `Deps`:
 clients, connection pools, cache) when the ASGI lifespan starts, and hands that same state to every
-request; nothing is built per request. `/readyz` answers 200 only while that lifespan is up.
+request; nothing is built per request. `/readyz` answers 200 only while that lifespan is up, and says
+which providers are configured only to a caller holding the bearer token.
 
 Checks, outermost first, all in pure ASGI middleware (no `BaseHTTPMiddleware`):
 access log (one key=value line per request) -> Host and Origin (DNS rebinding) -> bearer token ->
@@ -104,12 +105,46 @@ def bind_problem(settings: Settings, host: str) -> str | None:
     )
 
 
-def _split_host(value: str) -> str:
-    """The host name of a Host header value, without port or IPv6 brackets, lower-cased."""
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+_HOST_NAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*\.?")  # DNS names and IPv4 literals
+_PORT = re.compile(r":[0-9]{1,5}")
+
+
+def _split_host(value: str) -> str | None:
+    """The host name of a `host[:port]` value, without port or IPv6 brackets, lower-cased; None if malformed.
+
+    Strict on purpose: `localhost:evil`, `a@b`, an empty port or a bare IPv6 address are not a host and
+    port, and a lenient split would let them through the loopback check under a loopback name.
+    """
     value = value.strip().lower()
     if value.startswith("["):
-        return value[1 : value.find("]")] if "]" in value else value
-    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+        end = value.find("]")
+        name, tail = (value[1:end], value[end + 1 :]) if end > 0 else ("", "")
+        try:
+            ipaddress.IPv6Address(name)
+        except ValueError:
+            return None
+    else:
+        colon = value.find(":")
+        name, tail = (value, "") if colon < 0 else (value[:colon], value[colon:])
+        if not _HOST_NAME.fullmatch(name):
+            return None
+    if tail and not (_PORT.fullmatch(tail) and int(tail[1:]) <= 65535):
+        return None
+    return name
+
+
+def _normal_origin(origin: str) -> str | None:
+    """`scheme://host[:port]`, lower-cased; None when the value is not an origin (userinfo, a path, ...).
+
+    Browsers never send userinfo, paths or queries in `Origin`; such a value is forged, and
+    `http://evil.example@127.0.0.1` would otherwise read as a loopback origin.
+    """
+    origin = origin.strip().rstrip("/").lower()
+    scheme, sep, netloc = origin.partition("://")
+    if not sep or not re.fullmatch(r"[a-z][a-z0-9+.-]*", scheme) or _split_host(netloc) is None:
+        return None
+    return origin
 
 
 @dataclass(frozen=True)
@@ -133,10 +168,11 @@ class AccessPolicy:
 
     def host_allowed(self, host: str | None) -> bool:
         if not self.loopback:
-            return True
-        if not host:
+            # The public name is the proxy's business, but it must still be a host and a numeric port.
+            return host is None or _split_host(host) is not None
+        name = _split_host(host) if host else None
+        if name is None:
             return False
-        name = _split_host(host)
         if is_loopback(name):
             return True
         return any((urlsplit(o).hostname or "") == name for o in self.allowed_origins if o != "*")
@@ -144,7 +180,12 @@ class AccessPolicy:
     def origin_allowed(self, origin: str | None) -> bool:
         if origin is None:  # not a browser, or a same-origin request: nothing to check
             return True
-        origin = origin.strip().rstrip("/").lower()
+        if origin.strip().lower() == "null":  # an opaque origin (sandboxed frame, file:): only if listed
+            return any(allowed in ("*", "null") for allowed in self.allowed_origins)
+        normal = _normal_origin(origin)
+        if normal is None:
+            return False
+        origin = normal
         for allowed in self.allowed_origins:
             if allowed in ("*", origin):
                 return True
@@ -308,9 +349,16 @@ def create_http_app(
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    async def readyz(_: Request) -> Response:
+    policy = AccessPolicy.from_settings(settings, host)
+
+    async def readyz(request: Request) -> Response:
+        # Probes carry no token; they get the verdict only. Which providers are configured, and whether
+        # this is a sandbox, is for callers holding the token (or any local caller when there is none).
+        authorised = policy.token_status(request.headers.get("authorization", "").encode("latin-1")) is None
         if not readiness.ready:
             return JSONResponse({"status": "not ready"}, status_code=503)
+        if not authorised:
+            return JSONResponse({"status": "ready"})
         configured = {"imbrace": settings.imbrace_configured, "bird": settings.bird_configured}
         providers = [name for name, on in configured.items() if on]
         return JSONResponse({"status": "ready", "providers": providers, "sandbox": settings.sandbox})
@@ -325,7 +373,6 @@ def create_http_app(
         mcp_route,
         *(route for route in mcp_app.routes if getattr(route, "path", None) != path),
     ]
-    policy = AccessPolicy.from_settings(settings, host)
     return Starlette(
         routes=routes,
         middleware=[Middleware(AccessLogMiddleware), Middleware(GuardMiddleware, policy=policy)],
