@@ -11,8 +11,8 @@ clients, connection pools, cache) when the ASGI lifespan starts, and hands that 
 request; nothing is built per request. `/readyz` answers 200 only while that lifespan is up, and says
 which providers are configured only to a caller holding the bearer token.
 
-Checks, outermost first, all in pure ASGI middleware (no `BaseHTTPMiddleware`):
-access log (one key=value line per request) -> Host and Origin (DNS rebinding) -> bearer token ->
+Checks, outermost first, all in pure ASGI middleware (no `BaseHTTPMiddleware`): the whole body is read
+first -> access log (one key=value line per request) -> Host and Origin (DNS rebinding) -> bearer token ->
 the SDK's body limit (413) and transport. `/healthz` and `/readyz` skip the Host/Origin and token
 checks so that probes work. The client's `Authorization` header is removed once checked: the SDK,
 tool handlers and upstream calls never see it; upstream calls use channel-mcp's own credentials.
@@ -265,6 +265,48 @@ class GuardMiddleware:
         await self.app({**scope, "headers": headers}, receive, send)
 
 
+class WholeBodyMiddleware:
+    """Reads a request's whole body before anything else runs; a client gone before the end is dropped.
+
+    The SDK's stateless transport starts a server task, streams and a task group for every request
+    before it reads the body: about a millisecond of CPU each. A slow or never-ending body would get
+    all that for free, thousands at a time. Here it costs one small coroutine until the body is in
+    (bounded by the body deadline, see http_limits), and nothing is logged for a request never received.
+    Bodies over `limit` are passed on as they come, so that the SDK answers 413 as before.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # http.disconnect: nobody is waiting for an answer
+                return
+            chunk = message.get("body", b"")
+            chunks.append(chunk)
+            size += len(chunk)
+            if not message.get("more_body", False) or size > self.limit:
+                more = bool(message.get("more_body", False))
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": more}
+
+        await self.app(scope, replay, send)
+
+
 class AccessLogMiddleware:
     """One key=value line per request on stderr: method, path, status, duration. No headers, no query."""
 
@@ -375,7 +417,11 @@ def create_http_app(
     ]
     return Starlette(
         routes=routes,
-        middleware=[Middleware(AccessLogMiddleware), Middleware(GuardMiddleware, policy=policy)],
+        middleware=[
+            Middleware(WholeBodyMiddleware, limit=settings.max_body_bytes),
+            Middleware(AccessLogMiddleware),
+            Middleware(GuardMiddleware, policy=policy),
+        ],
         lifespan=lifespan,
     )
 
@@ -401,6 +447,13 @@ def run_http(
         return 2
     import uvicorn
 
+    from channel_mcp.http_limits import ConnectionLimits, limited_h11_protocol
+
+    limits = ConnectionLimits(
+        header_timeout=settings.http_header_timeout,
+        body_timeout=settings.http_body_timeout,
+        max_connections=_connection_cap(settings.http_max_connections),
+    )
     config = uvicorn.Config(
         app,
         host=host,
@@ -412,6 +465,10 @@ def run_http(
         server_header=False,
         ws="none",  # MCP does not use WebSockets: nothing to upgrade to, nothing left unguarded
         timeout_graceful_shutdown=grace_period,
+        # Slow and idle clients: head and body deadlines and the connection cap (see http_limits), and a
+        # short idle keep-alive. h11 keeps its own 16 KiB limit on a request head.
+        http=limited_h11_protocol(limits),
+        timeout_keep_alive=settings.http_keep_alive_timeout,
     )
     server = uvicorn.Server(config)
     shown = f"[{host}]" if ":" in host else host
@@ -439,6 +496,41 @@ def run_http(
     except SystemExit as exc:  # uvicorn exits this way when it cannot bind or the lifespan fails
         return exc.code if isinstance(exc.code, int) else 1
     return 0 if server.started else 1
+
+
+_FD_HEADROOM = 1024
+"""File descriptors kept out of the connection cap: upstream connections, logs, the audit file."""
+
+
+def _connection_cap(configured: int) -> int:
+    """`configured`, lowered so that the cap is reached before the open-file limit is.
+
+    The soft limit is first raised to the hard one (often 1024 of a far higher hard limit): past it,
+    accept() fails with EMFILE, and uvicorn can neither answer nor make room.
+    """
+    try:
+        import resource
+    except ImportError:  # Windows: no RLIMIT_NOFILE
+        return configured
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    if soft == resource.RLIM_INFINITY:
+        return configured
+    room = max(1, soft - min(_FD_HEADROOM, soft // 4))
+    if room < configured:
+        logger.warning(
+            "CHANNEL_MCP_HTTP_MAX_CONNECTIONS=%d is above what the open-file limit (%d) allows; using %d",
+            configured,
+            soft,
+            room,
+        )
+        return room
+    return configured
 
 
 @contextmanager
