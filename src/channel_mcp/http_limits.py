@@ -182,9 +182,11 @@ def limited_h11_protocol(limits: ConnectionLimits) -> type[H11Protocol]:
             if self.transport.is_closing():
                 return
             notes.note(f"{self.phase} timeout", f"closed a connection whose request {self.phase} was too slow")
-            # A body that timed out gets its 408 unless the app already answered; a head only if it began
-            # (a connection that never sent a byte is just closed).
-            if not self.cycle.response_started if self.phase == "body" else self.head_bytes:
+            # A 408 for a request that began (a connection that never sent a byte is just closed), unless
+            # the app has already answered it (a 413 sent before the body was read, say).
+            began = self.phase == "body" or self.head_bytes
+            answered = self.phase == "body" and self.cycle.response_started
+            if began and not answered:
                 self.transport.write(_TIMEOUT_RESPONSE)
             self.drop()
 
