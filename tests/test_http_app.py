@@ -187,6 +187,15 @@ def test_is_loopback(host: str, loopback: bool) -> None:
         ("http://tools.example.org:8443x", False),
         ("null", False),
         ("file://", False),
+        # Userinfo, paths and bad ports are not origins: refused, whatever they seem to name.
+        ("http://evil.example@127.0.0.1", False),
+        ("http://evil.example@localhost:3000", False),
+        ("http://user:pw@app.example.com", False),
+        ("https://app.example.com/path", False),
+        ("http://127.0.0.1:evil", False),
+        ("http://127.0.0.1:", False),
+        ("http://127.0.0.1:99999", False),
+        ("http://[::1", False),
     ],
 )
 def test_origin_policy_on_loopback(origin: str | None, allowed: bool) -> None:
@@ -202,6 +211,13 @@ def test_origin_policy_off_loopback_allows_only_configured_origins() -> None:
     assert not policy.origin_allowed("http://localhost:3000")
     assert policy.host_allowed("mcp.example.com")  # behind a proxy the public name is the proxy's business
     assert AccessPolicy(loopback=False, allowed_origins=("*",)).origin_allowed("https://anything.example")
+    assert not AccessPolicy(loopback=False, allowed_origins=("*",)).origin_allowed("http://evil.example@x.example")
+    assert not AccessPolicy(loopback=False, allowed_origins=("*",)).origin_allowed("https://x.example/a?b")
+    # Off loopback any public name goes, but it must still be a host with a numeric port.
+    for bad in ("localhost:evil", "mcp.example.com:", "mcp.example.com:80:80", "a@mcp.example.com", "[::1", "::1"):
+        assert not policy.host_allowed(bad), bad
+    assert policy.host_allowed("mcp.example.com:443")
+    assert policy.host_allowed(None)  # HTTP/1.0 without Host: nothing to check
 
 
 @pytest.mark.parametrize(
@@ -218,6 +234,20 @@ def test_origin_policy_off_loopback_allows_only_configured_origins() -> None:
         ("127.0.0.1.evil.example.com", False),
         (None, False),
         ("", False),
+        # A valid host and a numeric port, nothing else.
+        ("localhost:evil", False),
+        ("127.0.0.1:8000x", False),
+        ("127.0.0.1:", False),
+        ("127.0.0.1:123456", False),
+        ("localhost:80:80", False),
+        ("evil.example@localhost", False),
+        ("localhost/evil", False),
+        ("::1", False),
+        ("[::1", False),
+        ("[127.0.0.1]:8000", False),
+        ("[::1]8000", False),
+        ("LOCALHOST:8000", True),
+        ("[::1]", True),
     ],
 )
 def test_host_policy_on_loopback(host: str | None, allowed: bool) -> None:
@@ -293,8 +323,11 @@ async def test_healthz_and_readyz() -> None:
         health = await client.get("/healthz", headers=probe_headers)
         assert (health.status_code, health.json()) == (200, {"status": "ok"})
         ready = await client.get("/readyz", headers=probe_headers)
-        assert ready.status_code == 200
-        assert ready.json() == {"status": "ready", "providers": ["imbrace", "bird"], "sandbox": True}
+        assert (ready.status_code, ready.json()) == (200, {"status": "ready"})  # the verdict only
+        wrong = await client.get("/readyz", headers={"authorization": "Bearer wrong"})
+        assert (wrong.status_code, wrong.json()) == (200, {"status": "ready"})
+        detailed = await client.get("/readyz", headers={"authorization": f"Bearer {TOKEN}"})
+        assert detailed.json() == {"status": "ready", "providers": ["imbrace", "bird"], "sandbox": True}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
         assert (await client.get("/readyz")).status_code == 503  # after shutdown
 
@@ -314,6 +347,13 @@ async def test_foreign_origin_and_host_are_refused() -> None:
         ).status_code == 403
         rebound = await client.post("/mcp", json=INITIALIZE, headers=legacy_headers(host="evil.example.com", **auth))
         assert rebound.status_code == 421
+        for host in ("localhost:evil", "127.0.0.1:8000x"):
+            bad = await client.post("/mcp", json=INITIALIZE, headers=legacy_headers(host=host, **auth))
+            assert bad.status_code == 421, host
+        userinfo = await client.post(
+            "/mcp", json=INITIALIZE, headers=legacy_headers(origin="http://evil.example@127.0.0.1", **auth)
+        )
+        assert userinfo.status_code == 403
         for origin in ("http://localhost:6274", "https://app.example.com"):
             ok = await client.post("/mcp", json=INITIALIZE, headers=legacy_headers(origin=origin, **auth))
             assert ok.status_code == 200, origin

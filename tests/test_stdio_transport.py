@@ -86,3 +86,92 @@ def test_regular_file_stdin_falls_back_to_the_sdk_transport(tmp_path: os.PathLik
         out = subprocess.run([sys.executable, "-c", SCRIPT], stdin=f, capture_output=True, timeout=60, env=clean_env())
     assert out.returncode == 0, out.stderr[-2000:]
     assert json.loads(out.stdout.decode().splitlines()[0])["id"] == 1
+
+
+SLOW_SCRIPT = r"""
+import anyio
+from mcp.server.mcpserver import MCPServer
+from channel_mcp.stdio import run_stdio
+
+server = MCPServer("probe")
+
+@server.tool()
+async def slow(text: str) -> str:
+    await anyio.sleep(0.5)  # still running when stdin reaches EOF
+    return text.upper()
+
+anyio.run(run_stdio, server)
+"""
+
+
+def call(request_id: int, name: str, arguments: dict[str, object]) -> dict[str, object]:
+    return {
+        "jsonrpc": "2.0",
+        "id": request_id,
+        "method": "tools/call",
+        "params": {"name": name, "arguments": arguments},
+    }
+
+
+def slow_calls(count: int) -> bytes:
+    init = lines(INIT, {"jsonrpc": "2.0", "method": "notifications/initialized"})
+    return init + lines(*(call(i, "slow", {"text": f"n{i}"}) for i in range(2, 2 + count)))
+
+
+def answers(stdout: bytes) -> dict[object, dict[str, object]]:
+    return {message["id"]: message for message in map(json.loads, stdout.decode().splitlines())}
+
+
+def test_stdin_eof_on_a_pipe_answers_every_request_in_flight() -> None:
+    # `printf ... | channel-mcp serve`: all requests, then EOF at once, while every call is still running.
+    out = subprocess.run(
+        [sys.executable, "-c", SLOW_SCRIPT], input=slow_calls(5), capture_output=True, timeout=60, env=clean_env()
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = answers(out.stdout)
+    assert sorted(got) == [1, 2, 3, 4, 5, 6]  # type: ignore[type-var]
+    assert [got[i]["result"]["content"][0]["text"] for i in range(2, 7)] == ["N2", "N3", "N4", "N5", "N6"]  # type: ignore[index]
+
+
+def test_stdin_eof_on_a_regular_file_answers_every_request_in_flight(tmp_path: os.PathLike[str]) -> None:
+    path = os.path.join(tmp_path, "in.jsonl")
+    with open(path, "wb") as f:
+        f.write(slow_calls(3))
+    with open(path, "rb") as f:
+        out = subprocess.run(
+            [sys.executable, "-c", SLOW_SCRIPT], stdin=f, capture_output=True, timeout=60, env=clean_env()
+        )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert sorted(answers(out.stdout)) == [1, 2, 3, 4]  # type: ignore[type-var]
+
+
+def test_stdin_eof_gives_up_on_a_request_after_the_grace() -> None:
+    # A request that never finishes does not keep the process alive past the grace; the SDK then
+    # cancels it and says so.
+    script = SLOW_SCRIPT.replace("anyio.sleep(0.5)", "anyio.sleep_forever()").replace(
+        "anyio.run(run_stdio, server)", "anyio.run(lambda: run_stdio(server, eof_grace=0.5))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], input=slow_calls(1), capture_output=True, timeout=60, env=clean_env()
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = answers(out.stdout)
+    assert list(got) == [1, 2]
+    assert got[2]["error"]["message"] == "Connection closed"  # type: ignore[index]
+
+
+def test_serve_sandbox_answers_piped_requests() -> None:
+    # The issue's own case: `printf ... | channel-mcp serve --sandbox`, real tools, stdin closed at once.
+    calls = [call(i, "imbrace_list_channels", {}) for i in range(2, 12)]
+    payload = lines(INIT, {"jsonrpc": "2.0", "method": "notifications/initialized"}, *calls)
+    out = subprocess.run(
+        [sys.executable, "-m", "channel_mcp", "serve", "--sandbox"],
+        input=payload,
+        capture_output=True,
+        timeout=60,
+        env=clean_env(),
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = answers(out.stdout)
+    assert sorted(got) == list(range(1, 12))  # type: ignore[type-var]
+    assert all("result" in got[i] for i in range(2, 12))

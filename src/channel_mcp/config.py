@@ -244,3 +244,36 @@ class Settings(BaseSettings):
             self.request_state_key,
         )
         return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+
+    # HTTP mode on an open network: deadlines for slow clients and a cap on open connections.
+    http_header_timeout: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        title="HTTP header timeout (seconds)",
+        description="HTTP mode: seconds a request line and headers may take to arrive; then 408 and close.",
+        validation_alias=_env("CHANNEL_MCP_HTTP_HEADER_TIMEOUT", "http_header_timeout"),
+    )
+    http_body_timeout: float = Field(
+        30.0,
+        gt=0,
+        le=600,
+        title="HTTP body timeout (seconds)",
+        description="HTTP mode: seconds a request body may take once the headers are in; then 408 and close.",
+        validation_alias=_env("CHANNEL_MCP_HTTP_BODY_TIMEOUT", "http_body_timeout"),
+    )
+    http_keep_alive_timeout: int = Field(  # whole seconds: uvicorn's setting is an int
+        5,
+        ge=1,
+        le=300,
+        title="HTTP keep-alive timeout (seconds)",
+        description="HTTP mode: whole seconds an idle keep-alive connection stays open.",
+        validation_alias=_env("CHANNEL_MCP_HTTP_KEEP_ALIVE_TIMEOUT", "http_keep_alive_timeout"),
+    )
+    http_max_connections: int = Field(
+        10_000,
+        ge=1,
+        title="HTTP connection cap",
+        description="HTTP mode: open connections at most (lowered to fit the open-file limit); past it, 503.",
+        validation_alias=_env("CHANNEL_MCP_HTTP_MAX_CONNECTIONS", "http_max_connections"),
+    )

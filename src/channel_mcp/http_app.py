@@ -8,10 +8,11 @@ Responses are JSON, never SSE.
 
 Once per process: the SDK's session manager enters the `MCPServer` lifespan (which builds `Deps`:
 clients, connection pools, cache) when the ASGI lifespan starts, and hands that same state to every
-request; nothing is built per request. `/readyz` answers 200 only while that lifespan is up.
+request; nothing is built per request. `/readyz` answers 200 only while that lifespan is up, and says
+which providers are configured only to a caller holding the bearer token.
 
-Checks, outermost first, all in pure ASGI middleware (no `BaseHTTPMiddleware`):
-access log (one key=value line per request) -> Host and Origin (DNS rebinding) -> bearer token ->
+Checks, outermost first, all in pure ASGI middleware (no `BaseHTTPMiddleware`): the whole body is read
+first -> access log (one key=value line per request) -> Host and Origin (DNS rebinding) -> bearer token ->
 the SDK's body limit (413) and transport. `/healthz` and `/readyz` skip the Host/Origin and token
 checks so that probes work. The client's `Authorization` header is removed once checked: the SDK,
 tool handlers and upstream calls never see it; upstream calls use channel-mcp's own credentials.
@@ -104,12 +105,46 @@ def bind_problem(settings: Settings, host: str) -> str | None:
     )
 
 
-def _split_host(value: str) -> str:
-    """The host name of a Host header value, without port or IPv6 brackets, lower-cased."""
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+_HOST_NAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*\.?")  # DNS names and IPv4 literals
+_PORT = re.compile(r":[0-9]{1,5}")
+
+
+def _split_host(value: str) -> str | None:
+    """The host name of a `host[:port]` value, without port or IPv6 brackets, lower-cased; None if malformed.
+
+    Strict on purpose: `localhost:evil`, `a@b`, an empty port or a bare IPv6 address are not a host and
+    port, and a lenient split would let them through the loopback check under a loopback name.
+    """
     value = value.strip().lower()
     if value.startswith("["):
-        return value[1 : value.find("]")] if "]" in value else value
-    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+        end = value.find("]")
+        name, tail = (value[1:end], value[end + 1 :]) if end > 0 else ("", "")
+        try:
+            ipaddress.IPv6Address(name)
+        except ValueError:
+            return None
+    else:
+        colon = value.find(":")
+        name, tail = (value, "") if colon < 0 else (value[:colon], value[colon:])
+        if not _HOST_NAME.fullmatch(name):
+            return None
+    if tail and not (_PORT.fullmatch(tail) and int(tail[1:]) <= 65535):
+        return None
+    return name
+
+
+def _normal_origin(origin: str) -> str | None:
+    """`scheme://host[:port]`, lower-cased; None when the value is not an origin (userinfo, a path, ...).
+
+    Browsers never send userinfo, paths or queries in `Origin`; such a value is forged, and
+    `http://evil.example@127.0.0.1` would otherwise read as a loopback origin.
+    """
+    origin = origin.strip().rstrip("/").lower()
+    scheme, sep, netloc = origin.partition("://")
+    if not sep or not re.fullmatch(r"[a-z][a-z0-9+.-]*", scheme) or _split_host(netloc) is None:
+        return None
+    return origin
 
 
 @dataclass(frozen=True)
@@ -133,10 +168,11 @@ class AccessPolicy:
 
     def host_allowed(self, host: str | None) -> bool:
         if not self.loopback:
-            return True
-        if not host:
+            # The public name is the proxy's business, but it must still be a host and a numeric port.
+            return host is None or _split_host(host) is not None
+        name = _split_host(host) if host else None
+        if name is None:
             return False
-        name = _split_host(host)
         if is_loopback(name):
             return True
         return any((urlsplit(o).hostname or "") == name for o in self.allowed_origins if o != "*")
@@ -144,7 +180,12 @@ class AccessPolicy:
     def origin_allowed(self, origin: str | None) -> bool:
         if origin is None:  # not a browser, or a same-origin request: nothing to check
             return True
-        origin = origin.strip().rstrip("/").lower()
+        if origin.strip().lower() == "null":  # an opaque origin (sandboxed frame, file:): only if listed
+            return any(allowed in ("*", "null") for allowed in self.allowed_origins)
+        normal = _normal_origin(origin)
+        if normal is None:
+            return False
+        origin = normal
         for allowed in self.allowed_origins:
             if allowed in ("*", origin):
                 return True
@@ -222,6 +263,48 @@ class GuardMiddleware:
         # The client's credential is for channel-mcp only: nothing downstream may see or forward it.
         headers = [(k, v) for k, v in scope["headers"] if k != b"authorization"]
         await self.app({**scope, "headers": headers}, receive, send)
+
+
+class WholeBodyMiddleware:
+    """Reads a request's whole body before anything else runs; a client gone before the end is dropped.
+
+    The SDK's stateless transport starts a server task, streams and a task group for every request
+    before it reads the body: about a millisecond of CPU each. A slow or never-ending body would get
+    all that for free, thousands at a time. Here it costs one small coroutine until the body is in
+    (bounded by the body deadline, see http_limits), and nothing is logged for a request never received.
+    Bodies over `limit` are passed on as they come, so that the SDK answers 413 as before.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # http.disconnect: nobody is waiting for an answer
+                return
+            chunk = message.get("body", b"")
+            chunks.append(chunk)
+            size += len(chunk)
+            if not message.get("more_body", False) or size > self.limit:
+                more = bool(message.get("more_body", False))
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": more}
+
+        await self.app(scope, replay, send)
 
 
 class AccessLogMiddleware:
@@ -308,9 +391,16 @@ def create_http_app(
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    async def readyz(_: Request) -> Response:
+    policy = AccessPolicy.from_settings(settings, host)
+
+    async def readyz(request: Request) -> Response:
+        # Probes carry no token; they get the verdict only. Which providers are configured, and whether
+        # this is a sandbox, is for callers holding the token (or any local caller when there is none).
+        authorised = policy.token_status(request.headers.get("authorization", "").encode("latin-1")) is None
         if not readiness.ready:
             return JSONResponse({"status": "not ready"}, status_code=503)
+        if not authorised:
+            return JSONResponse({"status": "ready"})
         configured = {"imbrace": settings.imbrace_configured, "bird": settings.bird_configured}
         providers = [name for name, on in configured.items() if on]
         return JSONResponse({"status": "ready", "providers": providers, "sandbox": settings.sandbox})
@@ -325,10 +415,13 @@ def create_http_app(
         mcp_route,
         *(route for route in mcp_app.routes if getattr(route, "path", None) != path),
     ]
-    policy = AccessPolicy.from_settings(settings, host)
     return Starlette(
         routes=routes,
-        middleware=[Middleware(AccessLogMiddleware), Middleware(GuardMiddleware, policy=policy)],
+        middleware=[
+            Middleware(WholeBodyMiddleware, limit=settings.max_body_bytes),
+            Middleware(AccessLogMiddleware),
+            Middleware(GuardMiddleware, policy=policy),
+        ],
         lifespan=lifespan,
     )
 
@@ -354,6 +447,13 @@ def run_http(
         return 2
     import uvicorn
 
+    from channel_mcp.http_limits import ConnectionLimits, limited_h11_protocol
+
+    limits = ConnectionLimits(
+        header_timeout=settings.http_header_timeout,
+        body_timeout=settings.http_body_timeout,
+        max_connections=_connection_cap(settings.http_max_connections),
+    )
     config = uvicorn.Config(
         app,
         host=host,
@@ -365,6 +465,10 @@ def run_http(
         server_header=False,
         ws="none",  # MCP does not use WebSockets: nothing to upgrade to, nothing left unguarded
         timeout_graceful_shutdown=grace_period,
+        # Slow and idle clients: head and body deadlines and the connection cap (see http_limits), and a
+        # short idle keep-alive. h11 keeps its own 16 KiB limit on a request head.
+        http=limited_h11_protocol(limits),
+        timeout_keep_alive=settings.http_keep_alive_timeout,
     )
     server = uvicorn.Server(config)
     shown = f"[{host}]" if ":" in host else host
@@ -392,6 +496,41 @@ def run_http(
     except SystemExit as exc:  # uvicorn exits this way when it cannot bind or the lifespan fails
         return exc.code if isinstance(exc.code, int) else 1
     return 0 if server.started else 1
+
+
+_FD_HEADROOM = 1024
+"""File descriptors kept out of the connection cap: upstream connections, logs, the audit file."""
+
+
+def _connection_cap(configured: int) -> int:
+    """`configured`, lowered so that the cap is reached before the open-file limit is.
+
+    The soft limit is first raised to the hard one (often 1024 of a far higher hard limit): past it,
+    accept() fails with EMFILE, and uvicorn can neither answer nor make room.
+    """
+    try:
+        import resource
+    except ImportError:  # Windows: no RLIMIT_NOFILE
+        return configured
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    if soft == resource.RLIM_INFINITY:
+        return configured
+    room = max(1, soft - min(_FD_HEADROOM, soft // 4))
+    if room < configured:
+        logger.warning(
+            "CHANNEL_MCP_HTTP_MAX_CONNECTIONS=%d is above what the open-file limit (%d) allows; using %d",
+            configured,
+            soft,
+            room,
+        )
+        return room
+    return configured
 
 
 @contextmanager
