@@ -119,3 +119,46 @@ class Settings(BaseSettings):
             self.request_state_key,
         )
         return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+
+    # ---- HTTP authentication (issue 19): CHANNEL_MCP_AUTH and oauth mode; see channel_mcp.auth ----
+    # Unset keeps the original rule: the static token when CHANNEL_MCP_HTTP_TOKEN is set, else none.
+    auth: Literal["none", "token", "oauth"] | None = Field(None, validation_alias=_env("CHANNEL_MCP_AUTH", "auth"))
+    oauth_issuer: str | None = Field(None, validation_alias=_env("CHANNEL_MCP_OAUTH_ISSUER", "oauth_issuer"))
+    # This server's canonical URL: the audience (RFC 8707 resource) every accepted token must name.
+    resource_url: str | None = Field(None, validation_alias=_env("CHANNEL_MCP_RESOURCE_URL", "resource_url"))
+    oauth_jwks_url: str | None = Field(None, validation_alias=_env("CHANNEL_MCP_OAUTH_JWKS_URL", "oauth_jwks_url"))
+    oauth_algorithms: CommaList = Field(
+        default_factory=lambda: ["RS256", "PS256", "ES256"],
+        validation_alias=_env("CHANNEL_MCP_OAUTH_ALGORITHMS", "oauth_algorithms"),
+    )
+    oauth_clock_skew: float = Field(
+        30.0, ge=0, le=600, validation_alias=_env("CHANNEL_MCP_OAUTH_CLOCK_SKEW", "oauth_clock_skew")
+    )
+    # An unknown key id triggers a JWKS refetch at most this often, so forged tokens cannot hammer the issuer.
+    oauth_jwks_refetch_seconds: float = Field(
+        60.0,
+        ge=0,
+        le=3600,
+        validation_alias=_env("CHANNEL_MCP_OAUTH_JWKS_REFETCH_SECONDS", "oauth_jwks_refetch_seconds"),
+    )
+    # RFC 9068 tokens say `typ: at+jwt`; some issuers (Entra, older Keycloak) send plain `JWT`.
+    oauth_accept_plain_jwt: bool = Field(
+        False, validation_alias=_env("CHANNEL_MCP_OAUTH_ACCEPT_PLAIN_JWT", "oauth_accept_plain_jwt")
+    )
+    oauth_introspection_url: str | None = Field(
+        None, validation_alias=_env("CHANNEL_MCP_OAUTH_INTROSPECTION_URL", "oauth_introspection_url")
+    )
+    oauth_client_id: str | None = Field(None, validation_alias=_env("CHANNEL_MCP_OAUTH_CLIENT_ID", "oauth_client_id"))
+    oauth_client_secret: SecretStr | None = Field(
+        None, validation_alias=_env("CHANNEL_MCP_OAUTH_CLIENT_SECRET", "oauth_client_secret")
+    )
+    tenants_file: Path | None = Field(None, validation_alias=_env("CHANNEL_MCP_TENANTS_FILE", "tenants_file"))
+    # Per-request upstream keys in X-Imbrace-Api-Key / X-Bird-Access-Key / X-Bird-Workspace-Id headers.
+    client_keys: bool = Field(False, validation_alias=_env("CHANNEL_MCP_CLIENT_KEYS", "client_keys"))
+
+    @field_validator("oauth_algorithms", mode="before")
+    @classmethod
+    def _split_algorithms(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
