@@ -295,7 +295,8 @@ class JwtVerifier:
         return self._access(token, {**claims, "iss": self.issuer})
 
     def _access(self, token: str, claims: dict[str, Any]) -> AccessToken:
-        scope = claims.get("scope", claims.get("scp", ""))
+        # RFC 9068 `scope`; `scp` (Okta, Entra delegated) or `roles` (app roles on client-credentials tokens).
+        scope = claims.get("scope", claims.get("scp", claims.get("roles", "")))
         scopes = scope.split() if isinstance(scope, str) else [str(s) for s in scope] if isinstance(scope, list) else []
         client_id = claims.get("client_id") or claims.get("azp") or claims.get("appid") or claims.get("sub") or ""
         subject = claims.get("sub")
