@@ -94,3 +94,25 @@ def test_kubernetes_component_mounts_the_tenants_secret_read_only(tmp_path: Path
     example.write_text(secret["stringData"]["tenants.json"])
     table = TenantTable.load(example)
     assert set(table.tenants) == {"acme", "globex"}
+
+
+def test_serve_starts_with_tenant_keys_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """With a tenants file the deployment needs no keys of its own; a broken file is refused, saying why."""
+    from channel_mcp.cli import main
+
+    broken = tmp_path / "tenants.json"
+    broken.write_text('{"claim": "org_id"}')
+    env = {
+        "CHANNEL_MCP_AUTH": "oauth",
+        "CHANNEL_MCP_OAUTH_ISSUER": "https://id.example.com",
+        "CHANNEL_MCP_RESOURCE_URL": "https://mcp.example.com/mcp",
+        "CHANNEL_MCP_TENANTS_FILE": str(broken),
+    }
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        with pytest.raises(SystemExit) as exit_info:
+            main(["serve", "--transport", "http", "--port", "0"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "tenants.json: expected" in err  # the tenants file's problem, not "no credentials"

@@ -371,6 +371,17 @@ def test_two_tenants_isolated_caches_included(shared: Stack, authz: AuthServer) 
     assert listing(globex) == globex_before
     assert count(shared, globex) == SEED_CHANNELS
 
+    def completions(token: str) -> list[str]:
+        ref = {"type": "ref/resource", "uri": "imbrace://channels/{channel_id}"}
+        response = call(
+            shared, token, "completion/complete", {"ref": ref, "argument": {"name": "channel_id", "value": ""}}
+        )
+        assert response.status_code == 200, response.text
+        return list(response.json()["result"]["completion"]["values"])
+
+    assert made["id"] in completions(acme)  # completions read through the tenant's own cache too
+    assert made["id"] not in completions(globex)
+
     stranger = authz.token("stranger", resource=shared.resource)
     response = call(shared, stranger, "tools/list")
     assert response.status_code == 403

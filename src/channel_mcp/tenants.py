@@ -29,7 +29,7 @@ from channel_mcp.deps import Deps
 from channel_mcp.errors import ConfigError
 from channel_mcp.safety import AuditLog
 
-__all__ = ["CLIENT_KEY_HEADERS", "TENANT_KEYS", "DepsPool", "TenantTable", "scoped_settings"]
+__all__ = ["CLIENT_KEY_HEADERS", "TENANT_KEYS", "DepsPool", "TenantTable", "scoped_settings", "tenant_secrets"]
 
 logger = logging.getLogger("channel_mcp.tenants")
 
@@ -111,6 +111,20 @@ class TenantTable:
                 "sandbox": False,
             }
         )
+
+
+def tenant_secrets(settings: Settings) -> list[str]:
+    """Every tenant's keys and the introspection secret, for the log redactor. Empty when there are none
+    or the file cannot be read (serving then fails with the reason)."""
+    values = [settings.oauth_client_secret.get_secret_value()] if settings.oauth_client_secret is not None else []
+    if settings.tenants_file is not None:
+        try:
+            table = TenantTable.load(settings.tenants_file)
+        except ConfigError:
+            return values
+        for entry in table.tenants.values():
+            values.extend(v for k, v in entry.items() if k in ("IMBRACE_API_KEY", "BIRD_ACCESS_KEY") and v)
+    return values
 
 
 class DepsPool:
