@@ -116,3 +116,20 @@ def test_serve_starts_with_tenant_keys_only(tmp_path: Path, capsys: pytest.Captu
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "tenants.json: expected" in err  # the tenants file's problem, not "no credentials"
+
+
+def test_log_lines_name_the_caller() -> None:
+    import logging
+
+    from channel_mcp.caller import Caller, CallerLogFilter, current_caller
+
+    record = logging.LogRecord("channel_mcp.tools", logging.INFO, __file__, 1, "tool %s failed", ("x",), None)
+    token = current_caller.set(Caller(issuer="https://id.example.com", subject="u1", client_id="agent", tenant="acme"))
+    try:
+        assert CallerLogFilter().filter(record)
+        assert CallerLogFilter().filter(record)  # a second handler does not append it twice
+    finally:
+        current_caller.reset(token)
+    assert record.getMessage() == (
+        'tool x failed [caller iss="https://id.example.com" sub="u1" client_id="agent" tenant="acme"]'
+    )

@@ -46,7 +46,7 @@ from starlette.requests import HTTPConnection
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from channel_mcp.caller import Caller, current_caller, request_deps
+from channel_mcp.caller import Caller, current_caller, install_log_filter, request_deps
 from channel_mcp.config import Settings
 from channel_mcp.deps import Deps
 from channel_mcp.errors import ConfigError
@@ -509,6 +509,7 @@ class OAuthWiring:
     @classmethod
     def build(cls, settings: Settings, factory: Callable[[Settings], Deps], mcp_path: str) -> OAuthWiring:
         assert settings.resource_url is not None
+        install_log_filter()
         tenants = TenantTable.load(settings.tenants_file) if settings.tenants_file is not None else None
         return cls(
             settings=settings,

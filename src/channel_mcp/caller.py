@@ -9,6 +9,7 @@ function here then returns an empty value and behaviour is exactly as before.
 from __future__ import annotations
 
 import json
+import logging
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -16,7 +17,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from channel_mcp.deps import Deps
 
-__all__ = ["Caller", "audit_fields", "binding_prefix", "current_caller", "request_deps"]
+__all__ = [
+    "Caller",
+    "CallerLogFilter",
+    "audit_fields",
+    "binding_prefix",
+    "current_caller",
+    "install_log_filter",
+    "request_deps",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,3 +73,22 @@ def binding_prefix() -> str:
     if caller is None:
         return ""
     return json.dumps([caller.issuer, caller.subject, caller.client_id, caller.tenant]) + "\n"
+
+
+class CallerLogFilter(logging.Filter):
+    """Appends the caller to every log record written while serving an authenticated request, so that a
+    line such as "tool X failed" says whose call it was. Names only: the token is never in a Caller."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        caller = current_caller.get()
+        if caller is not None and not getattr(record, "channel_mcp_caller", False):
+            record.msg, record.args = f"{record.getMessage()} [caller {caller.describe()}]", None
+            record.channel_mcp_caller = True
+        return True
+
+
+def install_log_filter() -> None:
+    """Adds `CallerLogFilter` to channel-mcp's stderr handler (after its redactor), once."""
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, "_channel_mcp", False) and not any(isinstance(f, CallerLogFilter) for f in handler.filters):
+            handler.addFilter(CallerLogFilter())
