@@ -30,6 +30,8 @@ def test_mode_rules() -> None:
     assert "CLIENT_SECRET" in (mode_problem(no_secret, loopback=False) or "")
     with pytest.raises(ValueError, match="loopback"):
         create_http_app(Settings(auth="none", sandbox=True), host="0.0.0.0")
+    with pytest.raises(ValueError, match="issuer_url"):  # the SDK's AuthSettings checks the URLs
+        create_http_app(oauth.model_copy(update={"oauth_issuer": "not a url", "sandbox": True}))
     # Unset keeps the original rule: a token is required off loopback.
     with pytest.raises(ValueError, match="CHANNEL_MCP_HTTP_TOKEN"):
         create_http_app(Settings(sandbox=True), host="0.0.0.0")
@@ -108,11 +110,20 @@ def test_serve_starts_with_tenant_keys_only(tmp_path: Path, capsys: pytest.Captu
         "CHANNEL_MCP_RESOURCE_URL": "https://mcp.example.com/mcp",
         "CHANNEL_MCP_TENANTS_FILE": str(broken),
     }
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in env.items():
-            mp.setenv(key, value)
-        with pytest.raises(SystemExit) as exit_info:
-            main(["serve", "--transport", "http", "--port", "0"])
+    import logging
+
+    root = logging.getLogger()
+    level = root.level
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            for key, value in env.items():
+                mp.setenv(key, value)
+            with pytest.raises(SystemExit) as exit_info:
+                main(["serve", "--transport", "http", "--port", "0"])
+    finally:  # serve installed its stderr handler on capsys's stream: leave logging as the suite set it
+        for handler in [h for h in root.handlers if getattr(h, "_channel_mcp", False)]:
+            root.removeHandler(handler)
+        root.setLevel(level)
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "tenants.json: expected" in err  # the tenants file's problem, not "no credentials"

@@ -38,6 +38,7 @@ from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, BearerAuthBackend
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.routes import build_resource_metadata_url, create_protected_resource_routes
+from mcp.server.auth.settings import AuthSettings
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, ListToolsResult, TextContent
@@ -352,7 +353,8 @@ class OAuthMiddleware:
     def __init__(self, app: ASGIApp, wiring: OAuthWiring) -> None:
         self.app = AuthContextMiddleware(app)
         self.wiring = wiring
-        self.backend = BearerAuthBackend(wiring.verifier)
+        # The verifier checks `aud` itself; the SDK's resource check on top costs nothing and fails closed.
+        self.backend = BearerAuthBackend(wiring.verifier, resource_server_url=wiring.auth.resource_server_url)
         self.challenge = f'Bearer resource_metadata="{wiring.metadata_url}"'
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -497,6 +499,7 @@ class OAuthWiring:
     """Everything oauth mode adds to the HTTP app, built once by `create_http_app`."""
 
     settings: Settings
+    auth: AuthSettings
     verifier: JwtVerifier
     pool: DepsPool
     tenants: TenantTable | None
@@ -510,13 +513,23 @@ class OAuthWiring:
     def build(cls, settings: Settings, factory: Callable[[Settings], Deps], mcp_path: str) -> OAuthWiring:
         assert settings.resource_url is not None
         install_log_filter()
+        # The SDK's settings model checks both URLs (a ValidationError is a ValueError: start-up refuses it).
+        auth = AuthSettings.model_validate(
+            {
+                "issuer_url": settings.oauth_issuer,
+                "resource_server_url": settings.resource_url,
+                "validate_token_resource": True,
+                "required_scopes": None,
+            }
+        )
         tenants = TenantTable.load(settings.tenants_file) if settings.tenants_file is not None else None
         return cls(
             settings=settings,
+            auth=auth,
             verifier=JwtVerifier(settings),
             pool=DepsPool(settings, tenants, factory),
             tenants=tenants,
-            metadata_url=str(build_resource_metadata_url(AnyHttpUrl(settings.resource_url))),
+            metadata_url=str(build_resource_metadata_url(cast(AnyHttpUrl, auth.resource_server_url))),
             guarded_paths=(mcp_path,),
             max_body_bytes=settings.max_body_bytes,
             client_keys=settings.client_keys,
