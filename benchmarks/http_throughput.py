@@ -1,4 +1,4 @@
-"""HTTP throughput: tool calls per second and p99 at 1, 8 and 32 concurrent clients, 1 vs 2 replicas.
+"""HTTP throughput: tool calls per second and p99 at 1, 8 and 32 concurrent clients, 1 vs 2 replicas, token vs oauth.
 
 Two `channel-mcp serve --transport http` processes (stateless, JSON responses) share one upstream
 `channel-mcp sandbox` process, all on loopback. "1 replica" sends every call to the first; "2 replicas"
@@ -6,6 +6,12 @@ round-robins calls between both ports. The two set-ups are measured in alternati
 each concurrency level. Clients are asyncio tasks in this process, each with its own keep-alive
 connection(s), speaking raw HTTP/1.1 (a lighter load generator than httpx, so that it is less of the
 bottleneck). Everything shares the machine's cores: the load generator, the replicas and the sandbox.
+
+Authentication: two more single replicas, one in token mode (CHANNEL_MCP_AUTH=token) and one in oauth
+mode (CHANNEL_MCP_AUTH=oauth), measured in the same shuffled rounds. The oauth replica trusts a small
+issuer served by this process (RFC 8414 metadata and a JWKS; the token is an RFC 9068 `at+jwt` signed
+with RS256 by PyJWT), so the figure is the resource server's cost: discovery and the JWKS on the first
+call, then the cached validated token on every later one.
 """
 
 from __future__ import annotations
@@ -14,10 +20,12 @@ import asyncio
 import json
 import random
 import subprocess
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from _common import (
     PROTOCOL_VERSION,
@@ -40,16 +48,81 @@ from _common import (
 CONCURRENCY = (1, 8, 32)
 TOOL = "imbrace_get_channel"
 ARGUMENTS = {"channel_id": SEED_CHANNEL_ID}
+HTTP_TOKEN = "bench-static-token-7f3a9c1e5b2d4f60"
+SCOPES = "channels:read channels:write channels:delete"
+
+
+@dataclass
+class Issuer:
+    """A minimal OAuth issuer on loopback: metadata and JWKS only; `mint` signs access tokens."""
+
+    url: str
+    mint: Callable[[str], str]
+    jwks_fetches: list[int] = field(default_factory=list)
 
 
 @contextmanager
-def replicas(upstream: str, count: int) -> Iterator[list[tuple[int, int]]]:
-    """`count` HTTP replicas pointed at `upstream`; yields (port, pid) pairs."""
+def issuer() -> Iterator[Issuer]:
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    public.update(kid="bench-1", alg="RS256", use="sig")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    fetches: list[int] = []
+    documents = {
+        "/.well-known/oauth-authorization-server": {
+            "issuer": url,
+            "jwks_uri": f"{url}/jwks",
+            "token_endpoint": f"{url}/token",
+        },
+        "/jwks": {"keys": [public]},
+    }
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            doc = documents.get(self.path)
+            if self.path == "/jwks":
+                fetches.append(1)
+            body = json.dumps(doc).encode() if doc is not None else b"{}"
+            self.send_response(200 if doc is not None else 404)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            return None
+
+    def mint(audience: str) -> str:
+        now = int(time.time())
+        claims = {"iss": url, "sub": "bench", "client_id": "bench", "aud": audience, "scope": SCOPES}
+        claims.update(iat=now, exp=now + 3600)
+        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "bench-1", "typ": "at+jwt"})
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Issuer(url=url, mint=mint, jwks_fetches=fetches)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@contextmanager
+def replicas(
+    upstream: str, count: int, extra_env: Callable[[int], Mapping[str, str]] | None = None
+) -> Iterator[list[tuple[int, int]]]:
+    """`count` HTTP replicas pointed at `upstream`; yields (port, pid) pairs. `extra_env(port)` adds settings."""
     ports = [free_port() for _ in range(count)]
     procs = [
         subprocess.Popen(
             channel_mcp_cmd("serve", "--transport", "http", "--port", str(port)),
-            env=clean_env(sandbox_env(upstream)),
+            env=clean_env({**sandbox_env(upstream), **(extra_env(port) if extra_env else {})}),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -67,8 +140,9 @@ def replicas(upstream: str, count: int) -> Iterator[list[tuple[int, int]]]:
 class Connection:
     """One keep-alive HTTP/1.1 connection posting MCP requests."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, authorization: str | None = None) -> None:
         self.port = port
+        self.auth_line = f"authorization: {authorization}\r\n" if authorization else ""
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
         self.next_id = 1
@@ -89,7 +163,7 @@ class Connection:
         head = (
             f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\ncontent-type: application/json\r\n"
             f"accept: application/json, text/event-stream\r\nmcp-protocol-version: {PROTOCOL_VERSION}\r\n"
-            f"content-length: {len(body)}\r\n\r\n"
+            f"{self.auth_line}content-length: {len(body)}\r\n\r\n"
         )
         self.writer.write(head.encode() + body)
         status_line = await self.reader.readline()
@@ -126,14 +200,17 @@ class Phase:
     cpu: dict[str, float]  # CPU seconds used during the phase, per process role
 
 
-async def phase(ports: Sequence[int], clients: int, seconds: float, pids: dict[str, int]) -> Phase:
+Target = tuple[int, str | None]  # a replica's port and the Authorization header value it needs
+
+
+async def phase(targets: Sequence[Target], clients: int, seconds: float, pids: dict[str, int]) -> Phase:
     """`clients` tasks calling as fast as they can for `seconds`."""
     latencies: list[float] = []
     deadline = 0.0
 
     async def client(index: int) -> None:
         # Each client holds one connection per port and alternates ports call by call: round robin.
-        conns = [Connection(port) for port in ports]
+        conns = [Connection(port, auth) for port, auth in targets]
         turn = index % len(conns)
         try:
             while time.perf_counter() < deadline:
@@ -145,7 +222,7 @@ async def phase(ports: Sequence[int], clients: int, seconds: float, pids: dict[s
             for conn in conns:
                 await conn.close()
 
-    warm = [Connection(port) for port in ports]  # connections and lazy paths warmed before the clock
+    warm = [Connection(port, auth) for port, auth in targets]  # connections and lazy paths warmed before the clock
     for conn in warm:
         for _ in range(3):
             await conn.call()
@@ -162,19 +239,31 @@ async def phase(ports: Sequence[int], clients: int, seconds: float, pids: dict[s
 
 
 async def run(
-    replica_ports: list[tuple[int, int]], sandbox_pid: int, seconds: float, rounds: int
-) -> dict[tuple[int, int], list[Phase]]:
-    ports = [port for port, _ in replica_ports]
-    pids = {"sandbox": sandbox_pid, **{f"replica {i + 1}": pid for i, (_, pid) in enumerate(replica_ports)}}
-    setups = {1: ports[:1], 2: ports[:2]}
-    results: dict[tuple[int, int], list[Phase]] = {}
+    setups: dict[str, list[Target]], pids: dict[str, int], seconds: float, rounds: int
+) -> dict[tuple[int, str], list[Phase]]:
+    results: dict[tuple[int, str], list[Phase]] = {}
     for clients in CONCURRENCY:
         for _ in range(rounds):
             order = list(setups)
             random.shuffle(order)
-            for count in order:
-                results.setdefault((clients, count), []).append(await phase(setups[count], clients, seconds, pids))
+            for name in order:
+                results.setdefault((clients, name), []).append(await phase(setups[name], clients, seconds, pids))
     return results
+
+
+def _row(label: str, phases: list[Phase]) -> tuple[float, Row]:
+    calls = sum(ph.calls for ph in phases)
+    elapsed = sum(ph.elapsed for ph in phases)
+    latencies = [x for ph in phases for x in ph.latencies]
+    roles = phases[0].cpu.keys()
+    cpu = {role: sum(ph.cpu[role] for ph in phases) / elapsed for role in roles}
+    busy = ", ".join(f"{role} {share:.0%}" for role, share in cpu.items() if share >= 0.005)
+    rate = calls / elapsed
+    note = (
+        f"p50 {median(latencies) * 1000:.1f} ms, p99 {percentile(latencies, 99) * 1000:.1f} ms; "
+        f"{calls} calls; CPU: {busy}"
+    )
+    return rate, Row("http", label, f"{rate:.0f} calls/s", note=note, key=True)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -184,35 +273,67 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = p.parse_args(argv)
     seconds = args.seconds or (0.3 if args.quick else 3.0)
     rounds = args.rounds or (1 if args.quick else 3)
-    with sandbox_process() as upstream, replicas(upstream.url, 2) as replica_ports:
-        results = asyncio.run(run(replica_ports, upstream.pid, seconds, rounds))
+
+    with issuer() as idp:
+
+        def token_env(port: int) -> dict[str, str]:
+            return {"CHANNEL_MCP_AUTH": "token", "CHANNEL_MCP_HTTP_TOKEN": HTTP_TOKEN}
+
+        def oauth_env(port: int) -> dict[str, str]:
+            resource = f"http://127.0.0.1:{port}/mcp"
+            return {
+                "CHANNEL_MCP_AUTH": "oauth",
+                "CHANNEL_MCP_OAUTH_ISSUER": idp.url,
+                "CHANNEL_MCP_RESOURCE_URL": resource,
+            }
+
+        with (
+            sandbox_process() as upstream,
+            replicas(upstream.url, 2) as plain,
+            replicas(upstream.url, 1, token_env) as token,
+            replicas(upstream.url, 1, oauth_env) as oauth,
+        ):
+            oauth_port = oauth[0][0]
+            bearer = f"Bearer {idp.mint(f'http://127.0.0.1:{oauth_port}/mcp')}"
+            setups: dict[str, list[Target]] = {
+                "1 replica": [(plain[0][0], None)],
+                "2 replicas": [(plain[0][0], None), (plain[1][0], None)],
+                "token": [(token[0][0], f"Bearer {HTTP_TOKEN}")],
+                "oauth": [(oauth_port, bearer)],
+            }
+            pids = {
+                "sandbox": upstream.pid,
+                **{f"replica {i + 1}": pid for i, (_, pid) in enumerate(plain)},
+                "token replica": token[0][1],
+                "oauth replica": oauth[0][1],
+            }
+            results = asyncio.run(run(setups, pids, seconds, rounds))
+        jwks_fetches = len(idp.jwks_fetches)
     rows: list[Row] = []
     for clients in CONCURRENCY:
-        rates: dict[int, float] = {}
-        for count in (1, 2):
-            phases = results[(clients, count)]
-            calls = sum(ph.calls for ph in phases)
-            elapsed = sum(ph.elapsed for ph in phases)
-            latencies = [x for ph in phases for x in ph.latencies]
-            roles = phases[0].cpu.keys()
-            cpu = {role: sum(ph.cpu[role] for ph in phases) / elapsed for role in roles}
-            busy = ", ".join(f"{role} {share:.0%}" for role, share in cpu.items() if share >= 0.005)
-            rates[count] = calls / elapsed
-            rows.append(
-                Row(
-                    "http",
-                    f"{clients} client{'s' if clients > 1 else ''}, {count} replica{'s' if count > 1 else ''}",
-                    f"{rates[count]:.0f} calls/s",
-                    note=f"p50 {median(latencies) * 1000:.1f} ms, p99 {percentile(latencies, 99) * 1000:.1f} ms; "
-                    f"{calls} calls; CPU: {busy}",
-                    key=True,
-                )
-            )
+        who = f"{clients} client{'s' if clients > 1 else ''}"
+        rates: dict[str, float] = {}
+        for name in ("1 replica", "2 replicas"):
+            rates[name], row = _row(f"{who}, {name}", results[(clients, name)])
+            rows.append(row)
+        rows.append(Row("http", f"{who}: 2 replicas / 1", f"{rates['2 replicas'] / rates['1 replica']:.2f}x", key=True))
+        for name in ("token", "oauth"):
+            rates[name], row = _row(f"{who}, 1 replica, {name} auth", results[(clients, name)])
+            rows.append(row)
+        ratio = rates["oauth"] / rates["token"]
+        # CPU per call of the replica itself: steadier than calls/s on a machine shared with other work.
+        per_call = {
+            name: sum(ph.cpu[f"{name} replica"] for ph in results[(clients, name)])
+            / max(1, sum(ph.calls for ph in results[(clients, name)]))
+            for name in ("token", "oauth")
+        }
         rows.append(
             Row(
                 "http",
-                f"{clients} client{'s' if clients > 1 else ''}: 2 replicas / 1",
-                f"{rates[2] / rates[1]:.2f}x",
+                f"{who}: oauth / token",
+                f"{ratio:.2f}x",
+                note=f"goal >= 0.90; replica CPU per call: token {per_call['token'] * 1000:.2f} ms, "
+                f"oauth {per_call['oauth'] * 1000:.2f} ms; JWKS fetched {jwks_fetches} time(s) in the run",
                 key=True,
             )
         )

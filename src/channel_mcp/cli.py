@@ -114,10 +114,16 @@ def serve(args: argparse.Namespace) -> int:
         )
         print(f"channel-mcp: invalid configuration: {fields}", file=sys.stderr)
         return 2
-    if not (settings.imbrace_configured or settings.bird_configured):
+    # With a tenants file (HTTP oauth mode) the keys are per tenant, and the deployment may hold none.
+    if not (settings.imbrace_configured or settings.bird_configured or settings.tenants_file is not None):
         print(NO_CREDENTIALS, file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, settings.secret_values())
+    secrets = settings.secret_values()
+    if settings.tenants_file is not None or settings.oauth_client_secret is not None:
+        from channel_mcp.tenants import tenant_secrets
+
+        secrets += tenant_secrets(settings)
+    configure_logging(settings.log_level, secrets)
     try:
         if args.transport == "http":
             gc.enable()

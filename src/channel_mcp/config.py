@@ -277,3 +277,99 @@ class Settings(BaseSettings):
         description="HTTP mode: open connections at most (lowered to fit the open-file limit); past it, 503.",
         validation_alias=_env("CHANNEL_MCP_HTTP_MAX_CONNECTIONS", "http_max_connections"),
     )
+
+    # ---- HTTP authentication (issue 19): CHANNEL_MCP_AUTH and oauth mode; see channel_mcp.auth ----
+    # Unset keeps the original rule: the static token when CHANNEL_MCP_HTTP_TOKEN is set, else none.
+    auth: Literal["none", "token", "oauth"] | None = Field(
+        None,
+        title="HTTP authentication mode",
+        description="HTTP mode: none (loopback only), token or oauth; unset: token when one is set.",
+        validation_alias=_env("CHANNEL_MCP_AUTH", "auth"),
+    )
+    oauth_issuer: str | None = Field(
+        None,
+        title="OAuth issuer",
+        description="oauth mode: the authorization server's issuer URL (discovered via RFC 8414 or OIDC).",
+        validation_alias=_env("CHANNEL_MCP_OAUTH_ISSUER", "oauth_issuer"),
+    )
+    # This server's canonical URL: the audience (RFC 8707 resource) every accepted token must name.
+    resource_url: str | None = Field(
+        None,
+        title="Resource URL",
+        description="oauth mode: this server's canonical URL; tokens must name it as audience.",
+        validation_alias=_env("CHANNEL_MCP_RESOURCE_URL", "resource_url"),
+    )
+    oauth_jwks_url: str | None = Field(
+        None,
+        title="JWKS URL override",
+        description="oauth mode: the issuer's key set URL, when discovery should not be used.",
+        validation_alias=_env("CHANNEL_MCP_OAUTH_JWKS_URL", "oauth_jwks_url"),
+    )
+    oauth_algorithms: CommaList = Field(
+        default_factory=lambda: ["RS256", "PS256", "ES256"],
+        title="Accepted token algorithms",
+        description="oauth mode: comma-separated JWT signing algorithms to accept.",
+        validation_alias=_env("CHANNEL_MCP_OAUTH_ALGORITHMS", "oauth_algorithms"),
+    )
+    oauth_clock_skew: float = Field(
+        30.0,
+        ge=0,
+        le=600,
+        title="Clock skew (seconds)",
+        description="oauth mode: leeway for exp and nbf.",
+        validation_alias=_env("CHANNEL_MCP_OAUTH_CLOCK_SKEW", "oauth_clock_skew"),
+    )
+    # An unknown key id triggers a JWKS refetch at most this often, so forged tokens cannot hammer the issuer.
+    oauth_jwks_refetch_seconds: float = Field(
+        60.0,
+        ge=0,
+        le=3600,
+        title="JWKS refetch interval (seconds)",
+        description="oauth mode: an unknown key id refetches the key set at most this often.",
+        validation_alias=_env("CHANNEL_MCP_OAUTH_JWKS_REFETCH_SECONDS", "oauth_jwks_refetch_seconds"),
+    )
+    # RFC 9068 tokens say `typ: at+jwt`; some issuers (Entra, older Keycloak) send plain `JWT`.
+    oauth_accept_plain_jwt: bool = Field(
+        False,
+        title="Accept typ JWT",
+        description="oauth mode: also accept access tokens whose typ is plain JWT (Entra, older Keycloak).",
+        validation_alias=_env("CHANNEL_MCP_OAUTH_ACCEPT_PLAIN_JWT", "oauth_accept_plain_jwt"),
+    )
+    oauth_introspection_url: str | None = Field(
+        None,
+        title="Introspection endpoint",
+        description="oauth mode: RFC 7662 endpoint for opaque tokens.",
+        validation_alias=_env("CHANNEL_MCP_OAUTH_INTROSPECTION_URL", "oauth_introspection_url"),
+    )
+    oauth_client_id: str | None = Field(
+        None,
+        title="Introspection client id",
+        description="oauth mode: client id for the introspection endpoint.",
+        validation_alias=_env("CHANNEL_MCP_OAUTH_CLIENT_ID", "oauth_client_id"),
+    )
+    oauth_client_secret: SecretStr | None = Field(
+        None,
+        title="Introspection client secret",
+        description="oauth mode: client secret for the introspection endpoint. Secret.",
+        validation_alias=_env("CHANNEL_MCP_OAUTH_CLIENT_SECRET", "oauth_client_secret"),
+    )
+    tenants_file: Path | None = Field(
+        None,
+        title="Tenants file",
+        description="HTTP mode: JSON file mapping a token claim to each tenant's upstream keys (mount from a Secret).",
+        validation_alias=_env("CHANNEL_MCP_TENANTS_FILE", "tenants_file"),
+    )
+    # Per-request upstream keys in X-Imbrace-Api-Key / X-Bird-Access-Key / X-Bird-Workspace-Id headers.
+    client_keys: bool = Field(
+        False,
+        title="Client-held keys",
+        description="HTTP mode: accept per-request upstream keys in X-Imbrace-Api-Key / X-Bird-* headers.",
+        validation_alias=_env("CHANNEL_MCP_CLIENT_KEYS", "client_keys"),
+    )
+
+    @field_validator("oauth_algorithms", mode="before")
+    @classmethod
+    def _split_algorithms(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value

@@ -90,12 +90,18 @@ def is_loopback(host: str) -> bool:
 
 def _token(settings: Settings) -> bytes | None:
     """The configured client token; an empty or blank one counts as none."""
+    if settings.auth in ("none", "oauth"):  # an explicit CHANNEL_MCP_AUTH other than token: no static token
+        return None
     token = settings.http_token.get_secret_value().strip() if settings.http_token is not None else ""
     return token.encode() or None
 
 
 def bind_problem(settings: Settings, host: str) -> str | None:
     """Why serving on `host` with these settings is refused, or None when it is fine."""
+    if settings.auth is not None:  # an explicit CHANNEL_MCP_AUTH (none|token|oauth): see channel_mcp.auth
+        from channel_mcp.auth import mode_problem
+
+        return mode_problem(settings, is_loopback(host))
     if is_loopback(host) or _token(settings) is not None:
         return None
     return (
@@ -363,9 +369,21 @@ def create_http_app(
         raise ValueError(f"invalid MCP path {path!r}: it must start with '/' and not be /healthz or /readyz")
     if (problem := bind_problem(settings, host)) is not None:
         raise ValueError(problem)
+    # ---- oauth mode (issue 19): the resource server, scopes and tenants live in channel_mcp.auth ----
+    oauth = None
+    if settings.auth == "oauth":
+        from channel_mcp.auth import OAuthWiring
+        from channel_mcp.deps import build_deps
+
+        if server is not None:
+            raise ValueError("oauth mode builds its own server: pass deps_factory, not server")
+        oauth = OAuthWiring.build(settings, deps_factory or build_deps, path)
+        server = build_server(oauth.serving_settings(), deps_factory=oauth.lifespan_factory(deps_factory or build_deps))
+        oauth.install(server)
+    # ---- end of oauth mode wiring
     if server is None:
         server = build_server(settings) if deps_factory is None else build_server(settings, deps_factory=deps_factory)
-    elif deps_factory is not None:
+    elif deps_factory is not None and oauth is None:
         raise ValueError("pass deps_factory or server, not both")
     mcp_app = server.streamable_http_app(
         streamable_http_path=path,
@@ -387,6 +405,8 @@ def create_http_app(
                 yield
             finally:
                 readiness.ready = False
+                if oauth is not None:
+                    await oauth.aclose()
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -415,15 +435,17 @@ def create_http_app(
         mcp_route,
         *(route for route in mcp_app.routes if getattr(route, "path", None) != path),
     ]
-    return Starlette(
-        routes=routes,
-        middleware=[
-            Middleware(WholeBodyMiddleware, limit=settings.max_body_bytes),
-            Middleware(AccessLogMiddleware),
-            Middleware(GuardMiddleware, policy=policy),
-        ],
-        lifespan=lifespan,
-    )
+    middleware = [
+        Middleware(WholeBodyMiddleware, limit=settings.max_body_bytes),
+        Middleware(AccessLogMiddleware),
+        Middleware(GuardMiddleware, policy=policy),
+    ]
+    if oauth is not None:  # oauth mode: metadata routes, and the token gate (GuardMiddleware drops the header)
+        from channel_mcp.auth import OAuthMiddleware
+
+        routes.extend(oauth.routes())
+        middleware.insert(2, Middleware(OAuthMiddleware, wiring=oauth))
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 
 def run_http(

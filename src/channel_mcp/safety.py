@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from mcp_types import InputRequiredResult
 from pydantic import BaseModel, Field
 
+from channel_mcp.caller import audit_fields, binding_prefix
 from channel_mcp.errors import ChannelMCPError
 from channel_mcp.masking import clean, mask_shapes, mask_value, redact
 
@@ -53,7 +54,7 @@ async def confirm_destructive(
         return "skipped (CHANNEL_MCP_CONFIRM=never)", None
     if confirmer is not None and confirmer.can_ask():
         target = await _describe(spec, args, deps)
-        binding = hashlib.sha256(f"{spec.name}:{args.model_dump_json()}".encode()).hexdigest()[:32]
+        binding = hashlib.sha256(f"{binding_prefix()}{spec.name}:{args.model_dump_json()}".encode()).hexdigest()[:32]
         try:
             answer = await confirmer.ask(f"Confirm: {target}. This cannot be undone.", binding)
         except Exception:  # a client that advertised elicitation but failed to answer
@@ -127,6 +128,7 @@ class AuditLog:
             "duration_ms": round((time.monotonic() - started) * 1000, 1),
             "ok": error is None,
         }
+        line.update(audit_fields())  # who called: issuer, subject, client_id, tenant (HTTP oauth mode)
         if error is not None:
             line["error"] = error
         text = json.dumps(clean(line, secrets), ensure_ascii=False)
