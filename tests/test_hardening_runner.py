@@ -293,7 +293,7 @@ async def test_an_unpaged_list_wider_than_the_budget_is_cut_and_still_reads(upst
         result = await c.call_tool("imbrace_list_facebook_pages", {"credential_id": "cred_1"})
     assert not result.is_error, text_of(result)
     items = (result.structured_content or {})["items"]
-    assert 0 < len(items) <= http.MAX_ANSWER_ITEMS and items[0]["id"] == "p0"
+    assert 0 < len(items) <= http.MAX_ANSWER_ITEMS and items[0]["_id"] == "p0"  # pages carry the documented _id
 
 
 @MODES
