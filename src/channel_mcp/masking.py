@@ -128,15 +128,28 @@ SecretValue = Annotated[Any, PlainSerializer(mask_any, when_used="always")]
 
 def clean_text(text: str) -> str:
     """Text for the model: no ANSI escape sequences, no control characters but tab and newline, no Cf."""
+    if text.isascii() and text.isprintable():
+        return text  # the common case: printable ASCII holds no control, escape or Cf character
     return _UNSAFE_TEXT.sub("", text)
 
 
 def mask_shapes(text: str) -> str:
     """Mask substrings shaped like well-known credentials, and the value after Bearer/AccessKey/Basic."""
-    if "EAA" not in text and "eyJ" not in text and "_" not in text and "-" not in text and " " not in text:
-        return text  # none of the shapes can occur: skip the regex on the common short values
-    text = _SHAPES.sub(lambda m: mask_value(m.group(0)), text)
-    return _AUTH_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{mask_value(m.group(3))}", text)
+    if _may_hold_shape(text):
+        text = _SHAPES.sub(lambda m: mask_value(m.group(0)), text)
+    if " " in text or not text.isprintable():  # any whitespace the pattern's \s matches
+        low = text.lower()
+        if "bearer" in low or "accesskey" in low or "basic" in low:
+            text = _AUTH_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{mask_value(m.group(3))}", text)
+    return text
+
+
+def _may_hold_shape(text: str) -> bool:
+    """A cheap test for the literal each shape in `_SHAPES` starts with; most values fail it, and the regex
+    (with its look-behinds) costs several times more than these substring checks."""
+    if "EAA" in text or "eyJ" in text or "k_" in text or "k-" in text or "xox" in text:
+        return True
+    return "_" in text and ("gh" in text or "whsec" in text)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -185,7 +198,7 @@ class _Cleaner:
             return self.walk(data, strict=False, depth=0)
         out: dict[str, Any] = {}
         for key, value in data.items():
-            name = self.text(str(key))
+            name = self.key(key)
             norm = normalise_key(str(key))
             if norm in PAGING_KEYS and isinstance(value, str):
                 out[name] = self.text(value)
@@ -193,7 +206,7 @@ class _Cleaner:
                 out[name] = self.paging(value)
             elif norm == "read_more" and isinstance(value, dict):
                 out[name] = {
-                    self.text(str(k)): self.paging(v) if k == "arguments" and isinstance(v, dict) else self.walk(v)
+                    self.key(k): self.paging(v) if k == "arguments" and isinstance(v, dict) else self.walk(v)
                     for k, v in value.items()
                 }
             else:
@@ -204,9 +217,9 @@ class _Cleaner:
         out: dict[str, Any] = {}
         for key, value in data.items():
             if normalise_key(str(key)) in PAGING_KEYS and isinstance(value, str):
-                out[self.text(str(key))] = self.text(value)
+                out[self.key(key)] = self.text(value)
             else:
-                out[self.text(str(key))] = self.member(key, value, strict=False, depth=2)
+                out[self.key(key)] = self.member(key, value, strict=False, depth=2)
         return out
 
     def member(self, key: Any, value: Any, *, strict: bool, depth: int) -> Any:
@@ -226,7 +239,7 @@ class _Cleaner:
             hidden = "visibility" in data and data.get("visibility") not in (None, "public")
             out: dict[str, Any] = {}
             for key, value in data.items():
-                name = self.text(str(key))
+                name = self.key(key)
                 if hidden and key == "value":
                     out[name] = mask_any(value) if value is not None else None
                 else:
@@ -239,6 +252,16 @@ class _Cleaner:
     def text(self, value: str) -> str:
         value = mask_shapes(clean_text(value))
         return redact(value, self.secrets) if self.secrets else value
+
+    def key(self, key: Any) -> str:
+        # Keys repeat in every item of a list: their cleaning is cached, only the redaction is not.
+        name = _clean_key(str(key))
+        return redact(name, self.secrets) if self.secrets else name
+
+
+@functools.lru_cache(maxsize=4096)
+def _clean_key(key: str) -> str:
+    return mask_shapes(clean_text(key))
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
