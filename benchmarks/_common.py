@@ -310,3 +310,19 @@ class StdioServer:
 
 def channel_mcp_cmd(*args: str) -> list[str]:
     return [PYTHON, "-m", "channel_mcp", *args]
+
+
+def wait_port(port: int, timeout: float = 60.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Until something accepts TCP connections on 127.0.0.1:`port` (for servers without a health route)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2):
+                return
+        except OSError:
+            pass
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process for port {port} exited with {proc.returncode}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"port {port} did not open within {timeout:.0f} s")
+        time.sleep(0.05)

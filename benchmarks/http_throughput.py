@@ -1,4 +1,15 @@
-"""HTTP throughput: tool calls per second and p99 at 1, 8 and 32 concurrent clients, 1 vs 2 replicas, token vs oauth.
+"""HTTP throughput: CPU per call, calls/s, p50/p99 at 1, 8 and 32 clients, against the SDK peer and the floor.
+
+The references (see `_peers.py`), each doing the same upstream GET as `imbrace_get_channel`:
+- the SDK peer: a bare `MCPServer` tool under `streamable_http_app(stateless_http=True, json_response=True)`
+  and `uvicorn.run`, with the SDK's default dependencies (what `pip install mcp` installs: no uvloop,
+  httptools or sniffio), and the same peer again with every package channel-mcp installs importable;
+- the floor: no MCP, a plain Starlette endpoint doing the GET and answering JSON, on channel-mcp's own
+  HTTP stack (its uvicorn settings, protocol and event loop).
+The figure that matters is server CPU per call (user + system, from /proc/<pid>/stat over the phase): on
+a shared machine calls/s and latency move with the neighbours' load, CPU per call much less. channel-mcp
+is measured at both protocol revisions (2025-11-25 with its born-ready stateless handshake, and the
+self-contained 2026-07-28 requests).
 
 Two `channel-mcp serve --transport http` processes (stateless, JSON responses) share one upstream
 `channel-mcp sandbox` process, all on loopback. "1 replica" sends every call to the first; "2 replicas"
@@ -18,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import subprocess
 import threading
@@ -28,7 +40,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from _common import (
+    BENCH_DIR,
     PROTOCOL_VERSION,
+    PYTHON,
     SEED_CHANNEL_ID,
     Row,
     channel_mcp_cmd,
@@ -42,10 +56,14 @@ from _common import (
     sandbox_env,
     sandbox_process,
     stop,
+    verdict,
     wait_http,
+    wait_port,
 )
 
 CONCURRENCY = (1, 8, 32)
+PEER_GOAL = 0.6  # channel-mcp's CPU per call at most this times the SDK peer's (SDK default dependencies)
+FLOOR_GOAL = 1.3  # ... and at most this times the no-MCP floor's on the same HTTP stack
 TOOL = "imbrace_get_channel"
 ARGUMENTS = {"channel_id": SEED_CHANNEL_ID}
 HTTP_TOKEN = "bench-static-token-7f3a9c1e5b2d4f60"
@@ -98,7 +116,8 @@ def issuer() -> Iterator[Issuer]:
 
     def mint(audience: str) -> str:
         now = int(time.time())
-        claims = {"iss": url, "sub": "bench", "client_id": "bench", "aud": audience, "scope": SCOPES}
+        claims: dict[str, str | int] = {"iss": url, "sub": "bench", "client_id": "bench", "aud": audience}
+        claims["scope"] = SCOPES
         claims.update(iat=now, exp=now + 3600)
         return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "bench-1", "typ": "at+jwt"})
 
@@ -137,12 +156,30 @@ def replicas(
             stop(proc)
 
 
+MODERN = "2026-07-28"
+MODERN_META = {
+    "io.modelcontextprotocol/protocolVersion": MODERN,
+    "io.modelcontextprotocol/clientCapabilities": {},
+    "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "1"},
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One server port, the Authorization header value it needs, and the protocol revision spoken to it."""
+
+    port: int
+    authorization: str | None = None
+    version: str = PROTOCOL_VERSION
+
+
 class Connection:
     """One keep-alive HTTP/1.1 connection posting MCP requests."""
 
-    def __init__(self, port: int, authorization: str | None = None) -> None:
-        self.port = port
-        self.auth_line = f"authorization: {authorization}\r\n" if authorization else ""
+    def __init__(self, target: Target) -> None:
+        self.port = target.port
+        self.version = target.version
+        self.auth_line = f"authorization: {target.authorization}\r\n" if target.authorization else ""
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
         self.next_id = 1
@@ -151,19 +188,17 @@ class Connection:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         assert self.reader is not None
-        body = json.dumps(
-            {
-                "jsonrpc": "2.0",
-                "id": self.next_id,
-                "method": "tools/call",
-                "params": {"name": TOOL, "arguments": ARGUMENTS},
-            }
-        ).encode()
+        params: dict[str, object] = {"name": TOOL, "arguments": ARGUMENTS}
+        extra = ""
+        if self.version == MODERN:
+            params["_meta"] = MODERN_META
+            extra = f"mcp-method: tools/call\r\nmcp-name: {TOOL}\r\n"
+        body = json.dumps({"jsonrpc": "2.0", "id": self.next_id, "method": "tools/call", "params": params}).encode()
         self.next_id += 1
         head = (
             f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\ncontent-type: application/json\r\n"
-            f"accept: application/json, text/event-stream\r\nmcp-protocol-version: {PROTOCOL_VERSION}\r\n"
-            f"{self.auth_line}content-length: {len(body)}\r\n\r\n"
+            f"accept: application/json, text/event-stream\r\nmcp-protocol-version: {self.version}\r\n"
+            f"{extra}{self.auth_line}content-length: {len(body)}\r\n\r\n"
         )
         self.writer.write(head.encode() + body)
         status_line = await self.reader.readline()
@@ -200,9 +235,6 @@ class Phase:
     cpu: dict[str, float]  # CPU seconds used during the phase, per process role
 
 
-Target = tuple[int, str | None]  # a replica's port and the Authorization header value it needs
-
-
 async def phase(targets: Sequence[Target], clients: int, seconds: float, pids: dict[str, int]) -> Phase:
     """`clients` tasks calling as fast as they can for `seconds`."""
     latencies: list[float] = []
@@ -210,7 +242,7 @@ async def phase(targets: Sequence[Target], clients: int, seconds: float, pids: d
 
     async def client(index: int) -> None:
         # Each client holds one connection per port and alternates ports call by call: round robin.
-        conns = [Connection(port, auth) for port, auth in targets]
+        conns = [Connection(target) for target in targets]
         turn = index % len(conns)
         try:
             while time.perf_counter() < deadline:
@@ -222,7 +254,7 @@ async def phase(targets: Sequence[Target], clients: int, seconds: float, pids: d
             for conn in conns:
                 await conn.close()
 
-    warm = [Connection(port, auth) for port, auth in targets]  # connections and lazy paths warmed before the clock
+    warm = [Connection(target) for target in targets]  # connections and lazy paths warmed before the clock
     for conn in warm:
         for _ in range(3):
             await conn.call()
@@ -251,27 +283,74 @@ async def run(
     return results
 
 
-def _row(label: str, phases: list[Phase]) -> tuple[float, Row]:
+@dataclass
+class Figures:
+    """One set-up at one concurrency, over all its rounds."""
+
+    rate: float  # calls/s
+    cpu: float  # server CPU seconds per call (median over the rounds)
+    upstream_cpu: float  # the sandbox's CPU seconds per call (the same GET for everyone)
+    p50: float
+    p99: float
+    calls: int
+    busy: str
+
+
+def figures(phases: list[Phase], role: str) -> Figures:
     calls = sum(ph.calls for ph in phases)
     elapsed = sum(ph.elapsed for ph in phases)
     latencies = [x for ph in phases for x in ph.latencies]
-    roles = phases[0].cpu.keys()
-    cpu = {role: sum(ph.cpu[role] for ph in phases) / elapsed for role in roles}
-    busy = ", ".join(f"{role} {share:.0%}" for role, share in cpu.items() if share >= 0.005)
-    rate = calls / elapsed
-    note = (
-        f"p50 {median(latencies) * 1000:.1f} ms, p99 {percentile(latencies, 99) * 1000:.1f} ms; "
-        f"{calls} calls; CPU: {busy}"
+    shares = {r: sum(ph.cpu[r] for ph in phases) / elapsed for r in phases[0].cpu}
+    busy = ", ".join(f"{r} {share:.0%}" for r, share in shares.items() if share >= 0.005)
+    return Figures(
+        rate=calls / elapsed,
+        cpu=median([ph.cpu[role] / max(1, ph.calls) for ph in phases]),
+        upstream_cpu=median([ph.cpu["sandbox"] / max(1, ph.calls) for ph in phases]),
+        p50=median(latencies),
+        p99=percentile(latencies, 99),
+        calls=calls,
+        busy=busy,
     )
-    return rate, Row("http", label, f"{rate:.0f} calls/s", note=note, key=True)
+
+
+def _row(label: str, f: Figures) -> Row:
+    note = (
+        f"{f.rate:.0f} calls/s, p50 {f.p50 * 1000:.1f} ms, p99 {f.p99 * 1000:.1f} ms; {f.calls} calls; "
+        f"sandbox {f.upstream_cpu * 1000:.2f} ms/call; CPU: {f.busy}"
+    )
+    return Row("http", label, f"{f.cpu * 1000:.2f} ms CPU/call", note=note, key=True)
+
+
+@contextmanager
+def server(cmd: Sequence[str], port: int, env: Mapping[str, str] | None = None) -> Iterator[int]:
+    """A reference server from _peers.py on `port`; yields its pid once it accepts connections."""
+    proc = subprocess.Popen(
+        list(cmd), env=clean_env(env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=BENCH_DIR
+    )
+    try:
+        wait_port(port, proc=proc)
+        yield proc.pid
+    finally:
+        stop(proc)
+
+
+def peer_cmd(kind: str, port: int, upstream: str, *flags: str) -> list[str]:
+    return [PYTHON, str(BENCH_DIR / "_peers.py"), kind, "--port", str(port), "--upstream", upstream, *flags]
+
+
+CHANNEL_MCP = "channel-mcp"
+CHANNEL_MCP_MODERN = f"channel-mcp, {MODERN}"
+PEER = "SDK peer, SDK defaults"
+PEER_OURS = "SDK peer, our deps"
+FLOOR = "floor, our stack"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     p = parser(__doc__.splitlines()[0])
-    p.add_argument("--seconds", type=float, help="length of one measured phase (default 3, quick 0.3)")
-    p.add_argument("--rounds", type=int, help="alternating rounds per concurrency level (default 3, quick 1)")
+    p.add_argument("--seconds", type=float, help="length of one measured phase (default 2, quick 0.3)")
+    p.add_argument("--rounds", type=int, help="interleaved rounds per concurrency level (default 3, quick 1)")
     args = p.parse_args(argv)
-    seconds = args.seconds or (0.3 if args.quick else 3.0)
+    seconds = args.seconds or (0.3 if args.quick else 2.0)
     rounds = args.rounds or (1 if args.quick else 3)
 
     with issuer() as idp:
@@ -287,57 +366,108 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "CHANNEL_MCP_RESOURCE_URL": resource,
             }
 
+        ports = {name: free_port() for name in (PEER, PEER_OURS, FLOOR)}
         with (
             sandbox_process() as upstream,
             replicas(upstream.url, 2) as plain,
             replicas(upstream.url, 1, token_env) as token,
             replicas(upstream.url, 1, oauth_env) as oauth,
+            server(peer_cmd("sdk", ports[PEER], upstream.url, "--default-deps"), ports[PEER]) as peer_pid,
+            server(peer_cmd("sdk", ports[PEER_OURS], upstream.url), ports[PEER_OURS]) as peer_ours_pid,
+            server(peer_cmd("floor", ports[FLOOR], upstream.url), ports[FLOOR]) as floor_pid,
         ):
             oauth_port = oauth[0][0]
             bearer = f"Bearer {idp.mint(f'http://127.0.0.1:{oauth_port}/mcp')}"
             setups: dict[str, list[Target]] = {
-                "1 replica": [(plain[0][0], None)],
-                "2 replicas": [(plain[0][0], None), (plain[1][0], None)],
-                "token": [(token[0][0], f"Bearer {HTTP_TOKEN}")],
-                "oauth": [(oauth_port, bearer)],
+                CHANNEL_MCP: [Target(plain[0][0])],
+                CHANNEL_MCP_MODERN: [Target(plain[0][0], version=MODERN)],
+                PEER: [Target(ports[PEER])],
+                PEER_OURS: [Target(ports[PEER_OURS])],
+                FLOOR: [Target(ports[FLOOR])],
+                "2 replicas": [Target(plain[0][0]), Target(plain[1][0])],
+                "token": [Target(token[0][0], f"Bearer {HTTP_TOKEN}")],
+                "oauth": [Target(oauth_port, bearer)],
             }
             pids = {
                 "sandbox": upstream.pid,
                 **{f"replica {i + 1}": pid for i, (_, pid) in enumerate(plain)},
                 "token replica": token[0][1],
                 "oauth replica": oauth[0][1],
+                PEER: peer_pid,
+                PEER_OURS: peer_ours_pid,
+                FLOOR: floor_pid,
             }
             results = asyncio.run(run(setups, pids, seconds, rounds))
         jwks_fetches = len(idp.jwks_fetches)
+    roles = {
+        CHANNEL_MCP: "replica 1",
+        CHANNEL_MCP_MODERN: "replica 1",
+        PEER: PEER,
+        PEER_OURS: PEER_OURS,
+        FLOOR: FLOOR,
+        "token": "token replica",
+        "oauth": "oauth replica",
+    }
     rows: list[Row] = []
     for clients in CONCURRENCY:
         who = f"{clients} client{'s' if clients > 1 else ''}"
-        rates: dict[str, float] = {}
-        for name in ("1 replica", "2 replicas"):
-            rates[name], row = _row(f"{who}, {name}", results[(clients, name)])
-            rows.append(row)
-        rows.append(Row("http", f"{who}: 2 replicas / 1", f"{rates['2 replicas'] / rates['1 replica']:.2f}x", key=True))
-        for name in ("token", "oauth"):
-            rates[name], row = _row(f"{who}, 1 replica, {name} auth", results[(clients, name)])
-            rows.append(row)
-        ratio = rates["oauth"] / rates["token"]
-        # CPU per call of the replica itself: steadier than calls/s on a machine shared with other work.
-        per_call = {
-            name: sum(ph.cpu[f"{name} replica"] for ph in results[(clients, name)])
-            / max(1, sum(ph.calls for ph in results[(clients, name)]))
-            for name in ("token", "oauth")
-        }
+        got = {name: figures(results[(clients, name)], role) for name, role in roles.items()}
+        for name in (CHANNEL_MCP, CHANNEL_MCP_MODERN, PEER, PEER_OURS, FLOOR):
+            rows.append(_row(f"{who}, {name}", got[name]))
+        ours, peer, floor = got[CHANNEL_MCP], got[PEER], got[FLOOR]
+        for name, reference, goal in ((PEER, peer, PEER_GOAL), (FLOOR, floor, FLOOR_GOAL)):
+            ratio = ours.cpu / reference.cpu
+            modern = got[CHANNEL_MCP_MODERN].cpu / reference.cpu
+            rows.append(
+                Row(
+                    "http",
+                    f"{who}: CPU per call / {name}",
+                    f"{ratio:.2f}x",
+                    f"<= {goal:.2f}x",
+                    verdict(ratio <= goal),
+                    f"{ours.cpu * 1000:.2f} vs {reference.cpu * 1000:.2f} ms; calls/s {ours.rate:.0f} vs "
+                    f"{reference.rate:.0f}; p50 {ours.p50 * 1000:.1f} vs {reference.p50 * 1000:.1f} ms, "
+                    f"p99 {ours.p99 * 1000:.1f} vs {reference.p99 * 1000:.1f} ms; at {MODERN}: {modern:.2f}x",
+                )
+            )
+        same = ours.cpu / got[PEER_OURS].cpu
+        rows.append(
+            Row(
+                "http",
+                f"{who}: CPU per call / {PEER_OURS}",
+                f"{same:.2f}x",
+                note=f"{ours.cpu * 1000:.2f} vs {got[PEER_OURS].cpu * 1000:.2f} ms: the SDK's way with the same "
+                "packages installed",
+                key=True,
+            )
+        )
+        two = figures(results[(clients, "2 replicas")], "replica 1")
+        rows.append(
+            Row(
+                "http",
+                f"{who}: 2 replicas / 1",
+                f"{two.rate / ours.rate:.2f}x calls/s",
+                note=f"{two.rate:.0f} vs {ours.rate:.0f} calls/s; p99 {two.p99 * 1000:.1f} vs {ours.p99 * 1000:.1f} ms",
+                key=True,
+            )
+        )
+        tok, oau = got["token"], got["oauth"]
         rows.append(
             Row(
                 "http",
                 f"{who}: oauth / token",
-                f"{ratio:.2f}x",
-                note=f"goal >= 0.90; replica CPU per call: token {per_call['token'] * 1000:.2f} ms, "
-                f"oauth {per_call['oauth'] * 1000:.2f} ms; JWKS fetched {jwks_fetches} time(s) in the run",
+                f"{oau.rate / tok.rate:.2f}x calls/s",
+                note=f"goal >= 0.90; replica CPU per call: token {tok.cpu * 1000:.2f} ms, "
+                f"oauth {oau.cpu * 1000:.2f} ms; JWKS fetched {jwks_fetches} time(s) in the run",
                 key=True,
             )
         )
-    finish(rows, args, f"HTTP throughput ({TOOL}, stateless JSON, one sandbox upstream)")
+    load = os.getloadavg()
+    finish(
+        rows,
+        args,
+        f"HTTP throughput ({TOOL}, stateless JSON, one sandbox upstream; load average {load[0]:.2f} at the end)",
+    )
 
 
 if __name__ == "__main__":
