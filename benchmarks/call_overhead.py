@@ -1,9 +1,13 @@
-"""Call overhead: a tool call over stdio against the direct httpx call it wraps, both to `channel-mcp sandbox`.
+"""Call overhead: a tool call over stdio against a naive one-tool wrapper and the direct httpx call it wraps.
 
 The sandbox runs as its own process on a free loopback port; channel-mcp (stdio) is pointed at it with
 IMBRACE_GATEWAY_URL and a key, exactly as it would be at a real gateway. The direct call is the same
 GET with the same headers from an `httpx.AsyncClient` in this process, decoded as JSON. The two run
 in alternating batches in one event loop, so that noise hits both alike; the ratio is of the p50s.
+
+The naive wrapper (`_peers.py wrapper`) is what a developer writes in five minutes with the SDK: a bare
+`MCPServer`, one tool doing the same GET with an `httpx.AsyncClient`, `server.run()` over stdio. It is
+the reference for `imbrace_get_channel` (goal: channel-mcp's p50 at most 0.7x the wrapper's).
 
 `--profile` also runs the server under cProfile for the same calls and prints where its time goes.
 """
@@ -43,6 +47,8 @@ from _common import (
 )
 
 GOAL = 1.6
+NAIVE_GOAL = 0.7
+NAIVE_CASE = "imbrace_get_channel"  # the one tool the naive wrapper has
 CASES = {
     "imbrace_count_channels": ({}, "/channel-service/v1/channels/_count"),
     "imbrace_get_channel": ({"channel_id": SEED_CHANNEL_ID}, f"/channel-service/v1/channels/{SEED_CHANNEL_ID}"),
@@ -107,13 +113,18 @@ class AsyncStdio:
 async def measure(
     url: str, calls: int, batch: int, server_cmd: Sequence[str], *, floor: bool = True
 ) -> tuple[dict[str, dict[str, list[float]]], dict[str, float]]:
-    """Latencies per case and variant: `mcp` (our tool over stdio), `direct` (httpx), and `floor` (the SDK's
-    bare server answering an echo tool over stdio: what any MCPServer costs per call, with no upstream)."""
+    """Latencies per case and variant: `mcp` (our tool over stdio), `direct` (httpx), `floor` (the SDK's
+    bare server answering an echo tool over stdio: what any MCPServer costs per call, with no upstream) and
+    `naive` (the naive one-tool wrapper doing the same GET, for NAIVE_CASE only)."""
     env = clean_env(sandbox_env(url))
     server = await AsyncStdio.start(server_cmd, env)
     floor_server = await AsyncStdio.start([PYTHON, str(BENCH_DIR / "floor_server.py")], clean_env()) if floor else None
+    naive_cmd = [PYTHON, str(BENCH_DIR / "_peers.py"), "wrapper", "--upstream", url]
+    naive = await AsyncStdio.start(naive_cmd, env) if floor else None
     headers = {"x-api-key": SANDBOX_KEY, "accept": "application/json"}
-    samples: dict[str, dict[str, list[float]]] = {name: {"mcp": [], "direct": [], "floor": []} for name in CASES}
+    samples: dict[str, dict[str, list[float]]] = {
+        name: {"mcp": [], "direct": [], "floor": [], "naive": []} for name in CASES
+    }
     cpu: dict[str, float] = {}
     async with httpx.AsyncClient(base_url=url, headers=headers) as client:
 
@@ -123,24 +134,34 @@ async def measure(
             elif kind == "floor":
                 assert floor_server is not None
                 await floor_server.call("echo", {"text": name})
+            elif kind == "naive":
+                assert naive is not None
+                await naive.call(name, arguments)
             else:
                 response = await client.get(path)
                 response.raise_for_status()
                 response.json()
 
-        kinds = ["mcp", "direct"] + (["floor"] if floor else [])
+        base_kinds = ["mcp", "direct"] + (["floor"] if floor else [])
+
+        def kinds_for(name: str) -> list[str]:
+            return base_kinds + (["naive"] if naive is not None and name == NAIVE_CASE else [])
+
         try:
             for name, (arguments, path) in CASES.items():  # warm-up: connections, lazy imports, caches
                 for _ in range(20):
-                    for kind in kinds:
+                    for kind in kinds_for(name):
                         await one(kind, name, arguments, path)
             cpu_before = {"mcp": cpu_seconds(server.proc.pid)}
             if floor_server is not None:
                 cpu_before["floor"] = cpu_seconds(floor_server.proc.pid)
+            if naive is not None:
+                cpu_before["naive"] = cpu_seconds(naive.proc.pid)
             done = 0
             while done < calls:
                 n = min(batch, calls - done)
                 for name, (arguments, path) in CASES.items():
+                    kinds = kinds_for(name)
                     random.shuffle(kinds)
                     for kind in kinds:
                         out = samples[name][kind]
@@ -153,10 +174,14 @@ async def measure(
             cpu["mcp"] = (cpu_seconds(server.proc.pid) - cpu_before["mcp"]) / (calls * len(CASES))
             if floor_server is not None:
                 cpu["floor"] = (cpu_seconds(floor_server.proc.pid) - cpu_before["floor"]) / (calls * len(CASES))
+            if naive is not None:
+                cpu["naive"] = (cpu_seconds(naive.proc.pid) - cpu_before["naive"]) / calls
         finally:
             await server.close()
             if floor_server is not None:
                 await floor_server.close()
+            if naive is not None:
+                await naive.close()
     return samples, cpu
 
 
@@ -279,6 +304,29 @@ def main(argv: Sequence[str] | None = None) -> None:
     with sandbox_process() as upstream:
         url = upstream.url
         samples, cpu = asyncio.run(measure(url, calls, batch, [PYTHON, "-m", "channel_mcp", "serve"]))
+        naive = samples[NAIVE_CASE]["naive"]
+        mine = samples[NAIVE_CASE]["mcp"]
+        to_naive = median(mine) / median(naive)
+        rows.append(
+            Row(
+                "call",
+                f"{NAIVE_CASE} over stdio, p50 / naive wrapper",
+                f"{to_naive:.2f}x",
+                f"<= {NAIVE_GOAL}x",
+                verdict(to_naive <= NAIVE_GOAL),
+                f"{median(mine) * 1000:.2f} ms vs {median(naive) * 1000:.2f} ms (bare MCPServer, one tool, the same "
+                f"GET, server.run()); {len(mine)} calls each",
+            )
+        )
+        rows.append(
+            Row(
+                "call",
+                f"{NAIVE_CASE} over stdio, p99 / naive wrapper",
+                f"{percentile(mine, 99) / percentile(naive, 99):.2f}x",
+                note=f"{percentile(mine, 99) * 1000:.2f} ms vs {percentile(naive, 99) * 1000:.2f} ms",
+                key=True,
+            )
+        )
         for name, kinds in samples.items():
             mcp, direct, floor = kinds["mcp"], kinds["direct"], kinds["floor"]
             ratio = median(mcp) / median(direct)
@@ -318,7 +366,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "call",
                 "server CPU per call (user+system)",
                 f"{cpu['mcp'] * 1000:.2f} ms",
-                note=f"SDK floor echo server {cpu['floor'] * 1000:.2f} ms; both tools, from /proc/<pid>/stat",
+                note=f"naive wrapper {cpu['naive'] * 1000:.2f} ms ({NAIVE_CASE}); SDK floor echo server "
+                f"{cpu['floor'] * 1000:.2f} ms; both tools, from /proc/<pid>/stat",
                 key=True,
             )
         )

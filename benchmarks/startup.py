@@ -37,7 +37,7 @@ from _common import (
     verdict,
 )
 
-GOAL = 1.15
+GOAL = 1.0  # issue 18: no slower to start than a bare SDK server
 VARIANTS: dict[str, tuple[list[str], dict[str, str]]] = {
     "floor": ([PYTHON, str(BENCH_DIR / "floor_server.py")], {}),
     "floor, GC paused": ([PYTHON, str(BENCH_DIR / "floor_server.py"), "--gc-paused"], {}),
