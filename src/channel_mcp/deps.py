@@ -117,7 +117,7 @@ request_deps: ContextVar[Deps | None] = ContextVar("channel_mcp_caller_deps", de
 def build_deps(settings: Settings) -> Deps:
     """Clients for the configured providers; in sandbox mode both talk in-process to the embedded sandbox."""
     if settings.sandbox:
-        from channel_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_WORKSPACE
+        from channel_mcp.sandbox.account import SANDBOX_API_KEY, SANDBOX_WORKSPACE
 
         transport = LazySandboxTransport(SANDBOX_API_KEY)
         imbrace: ImbraceClient | None = ImbraceClient(

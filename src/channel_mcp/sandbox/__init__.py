@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from channel_mcp.sandbox.account import SANDBOX_API_KEY, SANDBOX_WORKSPACE, sandbox_env
 from channel_mcp.sandbox.faults import FaultConfig
 
 if TYPE_CHECKING:
@@ -30,21 +31,6 @@ __all__ = [
     "serve",
     "serve_in_thread",
 ]
-
-SANDBOX_API_KEY = "sandbox-key"
-SANDBOX_WORKSPACE = "sandbox-workspace"
-
-
-def sandbox_env(url: str, api_key: str = SANDBOX_API_KEY) -> dict[str, str]:
-    """Environment that points channel-mcp (both providers) at a sandbox listening on ``url``."""
-    url = url.rstrip("/")
-    return {
-        "IMBRACE_GATEWAY_URL": url,
-        "IMBRACE_API_KEY": api_key,
-        "BIRD_API_URL": url,
-        "BIRD_ACCESS_KEY": api_key,
-        "BIRD_WORKSPACE_ID": SANDBOX_WORKSPACE,
-    }
 
 
 def __getattr__(name: str) -> Any:
