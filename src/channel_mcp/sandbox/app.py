@@ -26,6 +26,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from channel_mcp.sandbox import bird_routes, imbrace_routes
+from channel_mcp.sandbox.account import SANDBOX_API_KEY
 from channel_mcp.sandbox.faults import FaultConfig
 from channel_mcp.sandbox.routing import JSON, Call, route
 from channel_mcp.sandbox.store import ConflictError, NotFoundError, SandboxStore, StoreError, ValidationError
@@ -189,7 +190,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 def create_app(
     *,
-    api_key: str = "sandbox-key",
+    api_key: str = SANDBOX_API_KEY,
     data_path: str | None = None,
     faults: FaultConfig | None = None,
     contacts: int = 240,
