@@ -8,7 +8,8 @@ Starlette app lives in ``app.py`` and is only loaded when ``create_app`` or ``se
 
     from channel_mcp.sandbox import create_app, FaultConfig, serve, serve_in_thread
 
-Seed ids are documented in ``channel_mcp.sandbox.seed``; routes in ``imbrace_routes.py`` and ``bird_routes.py`` (request reading in ``routing.py``), error shapes in ``app.py``, data in ``store.py``.
+Seed ids are documented in ``channel_mcp.sandbox.seed``; routes in ``imbrace_routes.py`` and
+``bird_routes.py`` (request reading in ``routing.py``), error shapes in ``app.py``, data in ``store.py``.
 """
 
 from __future__ import annotations
