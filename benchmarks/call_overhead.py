@@ -193,7 +193,7 @@ async def code_cost(url: str, calls: int) -> dict[str, tuple[float, float]]:
     from channel_mcp.deps import Deps
     from channel_mcp.imbrace.client import ImbraceClient
     from channel_mcp.tools import ALL_TOOLS
-    from channel_mcp.tools._spec import execute
+    from channel_mcp.tools.runner import execute
 
     bodies: dict[str, bytes] = {}
     async with httpx.AsyncClient(base_url=url, headers={"x-api-key": SANDBOX_KEY}) as live:
@@ -233,9 +233,9 @@ PROFILED_SERVER = r"""
 import cProfile, sys
 import anyio
 from channel_mcp.cli import parser, settings_from
-from channel_mcp.safety import configure_logging
+from channel_mcp.logs import configure_logging
 from channel_mcp.server import build_server
-from channel_mcp.stdio import run_stdio
+from channel_mcp.serving.stdio import run_stdio
 settings = settings_from(parser().parse_args(["serve"]))
 configure_logging(settings.log_level, settings.secret_values())
 server = build_server(settings)

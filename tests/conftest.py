@@ -101,7 +101,7 @@ class _LogCapture(logging.Handler):
 @pytest.fixture(scope="session", autouse=True)
 def _scan_all_logs() -> Iterator[None]:
     """The whole suite runs with DEBUG logging, captured *without* the redacting filter: the product must
-    not log a secret in the first place (the filter in safety.py is a second line, tested on its own)."""
+    not log a secret in the first place (the filter in logs.py is a second line, tested on its own)."""
     capture = _LogCapture()
     root = logging.getLogger()
     old_level = root.level

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from channel_mcp.auth import SCOPES, mode_problem, tool_scope
 from channel_mcp.config import Settings
 from channel_mcp.errors import ConfigError
-from channel_mcp.http_app import create_http_app
-from channel_mcp.tenants import TenantTable, scoped_settings
+from channel_mcp.serving.auth import SCOPES, mode_problem, tool_scope
+from channel_mcp.serving.http_app import create_http_app
+from channel_mcp.serving.tenants import TenantTable, scoped_settings
 from channel_mcp.tools import ALL_TOOLS
 
 OAUTH_K8S = Path(__file__).resolve().parent.parent / "manifests" / "kubernetes" / "oauth"

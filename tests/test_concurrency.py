@@ -140,7 +140,7 @@ async def test_100_concurrent_calls_with_30_percent_transient_faults_all_succeed
             async with anyio.create_task_group() as tg:
                 for tool, args, key in calls:
                     tg.start_soon(one, tool, args, key)
-        breaker = built[0].imbrace.http.breaker
+        breaker = built[0].imbrace.upstream.breaker
 
     assert len(results) == CALLS
     failed = {key: result_text(r) for key, r in results.items() if r.is_error}
@@ -237,7 +237,7 @@ async def test_cancelling_a_call_stops_its_upstream_request(mode: str) -> None:
                         tg.cancel_scope.cancel()
                     await blocker.cancelled.wait()  # the server side gave up on the upstream request
             assert blocker.calls == 6, "a cancelled call must not be retried"
-            breaker = built[0].imbrace.http.breaker
+            breaker = built[0].imbrace.upstream.breaker
             assert breaker.failures == 0 and breaker.opened_at is None
             # The session and the provider are still fine.
             result = await c.call_tool("imbrace_get_channel", {"channel_id": "ch_fast"})

@@ -28,8 +28,8 @@ from mcp_types import MISSING_REQUIRED_CLIENT_CAPABILITY
 
 from channel_mcp.config import Settings
 from channel_mcp.deps import Deps
-from channel_mcp.http_app import create_http_app
 from channel_mcp.server import build_server
+from channel_mcp.serving.http_app import create_http_app
 from tests.test_http_app import uvicorn_thread
 
 PACKAGE = "@modelcontextprotocol/conformance"

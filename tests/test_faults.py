@@ -5,7 +5,7 @@ Request classes: an idempotent read (`imbrace_get_channel`, GET), two idempotent
 (`imbrace_create_channel`, POST). Each cell states how many attempts reach the upstream and how the
 call ends, for a fault that persists on every attempt; the same fault seen only once must then cost
 exactly one extra attempt and succeed wherever the policy retries it. The policy under test is the one
-documented at the top of `channel_mcp.http`.
+documented at the top of `channel_mcp.upstream`.
 
 Time is fake (the transport's sleep and clock are injected), so a 30 s budget costs no wall time.
 The full cross product runs through `execute()`; the persistent half also runs through the real MCP
@@ -28,12 +28,12 @@ from mcp_types import CallToolResult, TextContent
 
 from channel_mcp.config import Settings
 from channel_mcp.deps import Deps, build_deps
-from channel_mcp.http import HttpTransport
 from channel_mcp.sandbox import SANDBOX_API_KEY
 from channel_mcp.sandbox.app import create_app
 from channel_mcp.sandbox.faults import FaultConfig
 from channel_mcp.tools import ALL_TOOLS
-from channel_mcp.tools._spec import execute
+from channel_mcp.tools.runner import execute
+from channel_mcp.upstream import Upstream
 from tests.conftest import IMBRACE, assert_no_secrets, connect, envelope, make_settings
 from tests.test_http import FakeTime
 
@@ -46,8 +46,8 @@ MB = 1024 * 1024
 # ---------------------------------------------------------------------------------------------- fake time
 
 
-def transports(deps: Deps) -> list[HttpTransport]:
-    return [client.http for client in (deps.imbrace_client, deps.bird_client) if client is not None]
+def transports(deps: Deps) -> list[Upstream]:
+    return [client.upstream for client in (deps.imbrace_client, deps.bird_client) if client is not None]
 
 
 def fake_time_deps(

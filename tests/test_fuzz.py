@@ -34,7 +34,8 @@ from channel_mcp.deps import Deps, build_deps
 from channel_mcp.sandbox import SANDBOX_API_KEY
 from channel_mcp.sandbox.app import create_app
 from channel_mcp.tools import ALL_TOOLS
-from channel_mcp.tools._spec import ToolSpec, execute
+from channel_mcp.tools.declare import ToolSpec
+from channel_mcp.tools.runner import execute
 from tests.conftest import assert_no_secrets, connect, make_settings
 
 FUZZ = settings(
@@ -228,7 +229,7 @@ async def sandbox_deps() -> AsyncIterator[tuple[Deps, Any]]:
     deps = build_deps(make_settings(sandbox=True))
     for client in (deps.imbrace_client, deps.bird_client):
         assert client is not None
-        client.http.transport = httpx.ASGITransport(app=app)
+        client.upstream.transport = httpx.ASGITransport(app=app)
     yield deps, app
     await deps.aclose()
     app.state.store.close()
@@ -239,8 +240,8 @@ async def respx_deps() -> AsyncIterator[Deps]:
     deps = build_deps(make_settings())
     for client in (deps.imbrace_client, deps.bird_client):
         assert client is not None
-        client.http.policy.max_retries = 0  # the answers are random; retries would only repeat them
-        client.http.breaker.threshold = 10**9
+        client.upstream.policy.max_retries = 0  # the answers are random; retries would only repeat them
+        client.upstream.breaker.threshold = 10**9
     yield deps
     await deps.aclose()
 
@@ -373,7 +374,7 @@ async def test_a_sample_through_the_mcp_protocol() -> None:
         deps = build_deps(settings)
         for client in (deps.imbrace_client, deps.bird_client):
             assert client is not None
-            client.http.transport = httpx.ASGITransport(app=app)
+            client.upstream.transport = httpx.ASGITransport(app=app)
         return deps
 
     try:

@@ -21,10 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mcp_types import CallToolResult
 
-from channel_mcp import http
-from channel_mcp.http import MAX_ANSWER_DEPTH, bound_json
-from channel_mcp.tools import _spec
+from channel_mcp import upstream as outbound
+from channel_mcp.tools import runner as _spec
 from channel_mcp.tools._args import MAX_DEPTH, MAX_ITEMS
+from channel_mcp.upstream import MAX_ANSWER_DEPTH, bound_json
 from tests.conftest import IMBRACE, connect, envelope, make_settings, paged
 
 CHANNELS = f"{IMBRACE}/v1/channels"
@@ -74,7 +74,7 @@ class _FailingAudit:
 
 # Each step that runs after the create's POST has left, as `module attribute` to break.
 STEPS = [
-    (http, "bound_json"),  # decoding the answer, inside the transport
+    (outbound, "bound_json"),  # decoding the answer, inside the transport
     (_spec, "to_data"),  # dumping the output model
     (_spec, "clean"),  # masking
     (_spec, "fit"),  # fitting to the result budget
@@ -279,11 +279,11 @@ def test_bound_json_cuts_deep_and_wide_and_keeps_small_answers_as_they_are() -> 
         marker = marker["a"]
     assert isinstance(marker, str) and "nested deeper than" in marker
     wide = bound_json({"k": list(range(10_000))})
-    assert wide["k"] == list(range(http.MAX_ANSWER_ITEMS)) and "5000 more items in k" in wide["k_cut"]
+    assert wide["k"] == list(range(outbound.MAX_ANSWER_ITEMS)) and "5000 more items in k" in wide["k_cut"]
     bare = bound_json(list(range(10_000)))
-    assert len(bare) == http.MAX_ANSWER_ITEMS + 1 and "5000 more items" in bare[-1]
+    assert len(bare) == outbound.MAX_ANSWER_ITEMS + 1 and "5000 more items" in bare[-1]
     keys = bound_json({f"k{i}": i for i in range(6_000)})
-    assert len(keys) == http.MAX_ANSWER_ITEMS + 1 and "1000 more keys" in keys["…"]
+    assert len(keys) == outbound.MAX_ANSWER_ITEMS + 1 and "1000 more keys" in keys["…"]
 
 
 async def test_an_unpaged_list_wider_than_the_budget_is_cut_and_still_reads(upstream: respx.MockRouter) -> None:
@@ -293,7 +293,7 @@ async def test_an_unpaged_list_wider_than_the_budget_is_cut_and_still_reads(upst
         result = await c.call_tool("imbrace_list_facebook_pages", {"credential_id": "cred_1"})
     assert not result.is_error, text_of(result)
     items = (result.structured_content or {})["items"]
-    assert 0 < len(items) <= http.MAX_ANSWER_ITEMS and items[0]["_id"] == "p0"  # pages carry the documented _id
+    assert 0 < len(items) <= outbound.MAX_ANSWER_ITEMS and items[0]["_id"] == "p0"  # pages carry the documented _id
 
 
 @MODES
@@ -322,7 +322,7 @@ def deep_or_wide() -> st.SearchStrategy[Any]:
     deep = st.tuples(st.integers(1, 3 * MAX_ANSWER_DEPTH), leaf, st.sampled_from(["a", "b"])).map(
         lambda t: nested(t[0], t[1]) if t[2] == "a" else _nested_lists(t[0], t[1])
     )
-    wide = st.integers(0, 2 * http.MAX_ANSWER_ITEMS).map(lambda n: {f"k{i}": i for i in range(n)})
+    wide = st.integers(0, 2 * outbound.MAX_ANSWER_ITEMS).map(lambda n: {f"k{i}": i for i in range(n)})
     # (a bare scalar is not an object: config and credentials are objects on both sides)
     return st.one_of(deep, wide, st.dictionaries(st.text(max_size=3), leaf, max_size=5))
 
@@ -448,7 +448,7 @@ async def test_our_own_refusal_after_the_send_does_not_claim_nothing_was_sent(
         raise InputError("late refusal.")
 
     route = upstream.post(CHANNELS).respond(200, json=envelope({"id": "ch_new", "name": "N"}))
-    monkeypatch.setattr(http, "bound_json", refuse)
+    monkeypatch.setattr(outbound, "bound_json", refuse)
     async with connect(make_settings()) as c:
         result = await c.call_tool("imbrace_create_channel", {"type": "web", "name": "N"})
     assert route.call_count == 1 and result.is_error

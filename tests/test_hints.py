@@ -17,7 +17,7 @@ import respx
 from channel_mcp.config import Settings
 from channel_mcp.tools import ALL_TOOLS
 from channel_mcp.tools._hints import ID_HINTS
-from channel_mcp.tools._spec import ToolSpec
+from channel_mcp.tools.declare import ToolSpec
 from tests.conftest import connect
 
 TOOLS = {t.name: t for t in ALL_TOOLS}

@@ -21,7 +21,7 @@ from channel_mcp.errors import (
     ServerError,
     TransportError,
 )
-from channel_mcp.http import CircuitBreaker, HttpTransport, check_id, parse_retry_after, path
+from channel_mcp.upstream import CircuitBreaker, Upstream, check_id, parse_retry_after, path
 
 BASE = "https://api.test"
 
@@ -41,8 +41,8 @@ class FakeTime:
         self.now += seconds
 
 
-def make(fake: FakeTime, **kw: object) -> HttpTransport:
-    return HttpTransport(
+def make(fake: FakeTime, **kw: object) -> Upstream:
+    return Upstream(
         provider="test",
         label="TestAPI",
         base_url=BASE,

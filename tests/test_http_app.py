@@ -35,11 +35,11 @@ from starlette.applications import Starlette
 from channel_mcp.cli import main
 from channel_mcp.config import Settings
 from channel_mcp.deps import Deps, build_deps
-from channel_mcp.http_app import AccessPolicy, bind_problem, create_http_app, is_loopback, run_http
 from channel_mcp.sandbox import seed
 from channel_mcp.sandbox.faults import FaultConfig
 from channel_mcp.sandbox.run import serve_in_thread
 from channel_mcp.server import build_server
+from channel_mcp.serving.http_app import AccessPolicy, bind_problem, create_http_app, is_loopback, run_http
 from tests.conftest import BIRD, BIRD_KEY, IMBRACE, IMBRACE_KEY, WS, envelope, make_settings
 
 TOKEN = "mcp-client-token-3b9f1d77"

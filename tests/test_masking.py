@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from channel_mcp.config import Settings
+from channel_mcp.logs import RedactingFilter
 from channel_mcp.masking import PAGING_KEYS, clean, clean_text, is_secret_key, mask_shapes, mask_value
-from channel_mcp.safety import RedactingFilter
 from channel_mcp.sandbox import seed
 from tests.conftest import connect
 

@@ -32,9 +32,9 @@ from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from channel_mcp.config import Settings
-from channel_mcp.http_app import create_http_app
 from channel_mcp.sandbox import SANDBOX_WORKSPACE, seed
 from channel_mcp.sandbox.app import create_app
+from channel_mcp.serving.http_app import create_http_app
 from tests.test_conformance import _node_tools
 from tests.test_http_app import LEGACY, free_socket, legacy_headers, modern, rpc
 

@@ -14,7 +14,7 @@ import pytest
 
 import channel_mcp
 from channel_mcp.tools import ALL_TOOLS, TOOLSETS
-from channel_mcp.tools._spec import SCHEMAS_FILE, ToolSpec, generate_schemas
+from channel_mcp.tools.declare import SCHEMAS_FILE, ToolSpec, generate_schemas
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPS = Path(__file__).parent / "toolsnaps"

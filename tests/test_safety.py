@@ -22,11 +22,11 @@ from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult
 from channel_mcp.config import Settings
 from channel_mcp.deps import build_deps
 from channel_mcp.errors import ConfigError
+from channel_mcp.logs import RedactingFilter
 from channel_mcp.masking import _CF, clean
-from channel_mcp.safety import RedactingFilter
 from channel_mcp.server import select_tools
 from channel_mcp.tools import ALL_TOOLS
-from channel_mcp.tools._spec import execute
+from channel_mcp.tools.runner import execute
 from tests.conftest import BIRD_KEY, IMBRACE, IMBRACE_KEY, connect, envelope, make_settings, paged
 
 Call = Callable[..., Awaitable[CallToolResult]]

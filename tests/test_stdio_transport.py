@@ -12,7 +12,7 @@ from tests.test_cli import clean_env
 SCRIPT = r"""
 import sys, anyio
 from mcp.server.mcpserver import MCPServer
-from channel_mcp.stdio import run_stdio
+from channel_mcp.serving.stdio import run_stdio
 
 server = MCPServer("probe")
 
@@ -91,7 +91,7 @@ def test_regular_file_stdin_falls_back_to_the_sdk_transport(tmp_path: os.PathLik
 SLOW_SCRIPT = r"""
 import anyio
 from mcp.server.mcpserver import MCPServer
-from channel_mcp.stdio import run_stdio
+from channel_mcp.serving.stdio import run_stdio
 
 server = MCPServer("probe")
 

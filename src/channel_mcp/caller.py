@@ -1,7 +1,7 @@
 """Who is calling: the authenticated caller of the current HTTP request, in a ContextVar.
 
-Set by the OAuth middleware (`channel_mcp.auth`) for the duration of one request and read by the audit
-log and the confirmation binding. It lives in its own dependency-free module so that `safety` can read
+Set by the OAuth middleware (`channel_mcp.serving.auth`) for the duration of one request and read by the
+audit log and the confirmation binding. It lives in its own dependency-free module so that they can read
 it without importing the HTTP stack. Outside oauth mode (stdio, token mode) there is no caller: every
 function here then returns an empty value and behaviour is exactly as before.
 """
@@ -12,10 +12,6 @@ import json
 import logging
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from channel_mcp.deps import Deps
 
 __all__ = [
     "Caller",
@@ -24,7 +20,6 @@ __all__ = [
     "binding_prefix",
     "current_caller",
     "install_log_filter",
-    "request_deps",
 ]
 
 
@@ -47,8 +42,6 @@ class Caller:
 
 
 current_caller: ContextVar[Caller | None] = ContextVar("channel_mcp_caller", default=None)
-# The Deps this request must use (its tenant's, or one built from client-held keys); None: the lifespan's.
-request_deps: ContextVar[Deps | None] = ContextVar("channel_mcp_caller_deps", default=None)
 
 
 def audit_fields() -> dict[str, dict[str, str | None]]:

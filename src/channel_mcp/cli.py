@@ -104,7 +104,7 @@ def serve(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from channel_mcp.errors import ConfigError
-    from channel_mcp.safety import configure_logging
+    from channel_mcp.logs import configure_logging
 
     try:
         settings = settings_from(args)
@@ -120,14 +120,14 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     secrets = settings.secret_values()
     if settings.tenants_file is not None or settings.oauth_client_secret is not None:
-        from channel_mcp.tenants import tenant_secrets
+        from channel_mcp.serving.tenants import tenant_secrets
 
         secrets += tenant_secrets(settings)
     configure_logging(settings.log_level, secrets)
     try:
         if args.transport == "http":
             gc.enable()
-            from channel_mcp.http_app import run_http
+            from channel_mcp.serving.http_app import run_http
 
             return int(run_http(settings, host=args.host, port=args.port, path=args.path))
         from channel_mcp.server import build_server
@@ -142,7 +142,7 @@ def serve(args: argparse.Namespace) -> int:
     # (the ~0.8 MB of garbage among them stays too).
     gc.freeze()
     gc.enable()
-    from channel_mcp.stdio import run_stdio
+    from channel_mcp.serving.stdio import run_stdio
 
     with contextlib.suppress(KeyboardInterrupt):
         anyio.run(run_stdio, server, backend_options={"use_uvloop": _has_uvloop()})

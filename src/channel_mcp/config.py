@@ -278,7 +278,7 @@ class Settings(BaseSettings):
         validation_alias=_env("CHANNEL_MCP_HTTP_MAX_CONNECTIONS", "http_max_connections"),
     )
 
-    # ---- HTTP authentication (issue 19): CHANNEL_MCP_AUTH and oauth mode; see channel_mcp.auth ----
+    # ---- HTTP authentication (issue 19): CHANNEL_MCP_AUTH and oauth mode; see channel_mcp.serving.auth ----
     # Unset keeps the original rule: the static token when CHANNEL_MCP_HTTP_TOKEN is set, else none.
     auth: Literal["none", "token", "oauth"] | None = Field(
         None,

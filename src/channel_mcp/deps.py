@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel
 
+from channel_mcp.audit import AuditLog, AuditRecord
 from channel_mcp.bird.client import BirdClient
 from channel_mcp.config import Settings
 from channel_mcp.errors import ConfigError
 from channel_mcp.imbrace.client import ImbraceClient
-from channel_mcp.safety import AuditLog
-
-if TYPE_CHECKING:
-    from channel_mcp.http import Exchange
-    from channel_mcp.tools._spec import ToolSpec
 
 T = TypeVar("T")
 CACHE_TTL = 30.0
@@ -74,20 +70,9 @@ class Deps:
             raise ConfigError("Bird is not configured: set BIRD_ACCESS_KEY, or run with --sandbox.")
         return self.bird_client
 
-    def audit_write(
-        self,
-        spec: ToolSpec[Any, Any],
-        args: BaseModel,
-        *,
-        outcome: str,
-        trace: list[Exchange],
-        started: float,
-        error: str | None,
-    ) -> None:
+    def audit_write(self, record: AuditRecord) -> None:
         if self.audit is not None:
-            self.audit.write(
-                spec, args, outcome=outcome, trace=trace, started=started, error=error, secrets=self.secret_values
-            )
+            self.audit.write(record, secrets=self.secret_values)
 
     async def aclose(self) -> None:
         for client in (self.imbrace_client, self.bird_client):
@@ -124,10 +109,15 @@ class LazySandboxTransport(httpx.AsyncBaseTransport):
             await self._inner.aclose()
 
 
+# The Deps one HTTP request must use (its tenant's, or one built from client-held keys), set by the OAuth
+# middleware (serving/auth.py); None: the lifespan's.
+request_deps: ContextVar[Deps | None] = ContextVar("channel_mcp_caller_deps", default=None)
+
+
 def build_deps(settings: Settings) -> Deps:
     """Clients for the configured providers; in sandbox mode both talk in-process to the embedded sandbox."""
     if settings.sandbox:
-        from channel_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_WORKSPACE
+        from channel_mcp.sandbox.account import SANDBOX_API_KEY, SANDBOX_WORKSPACE
 
         transport = LazySandboxTransport(SANDBOX_API_KEY)
         imbrace: ImbraceClient | None = ImbraceClient(

@@ -59,11 +59,11 @@ from channel_mcp.errors import (
     RateLimitError,
     UpstreamError,
 )
-from channel_mcp.http import check_id
+from channel_mcp.fitting import dumps, fit, fitting_prefix
 from channel_mcp.imbrace.models import CHANNEL_TYPES, Channel, Contact
 from channel_mcp.masking import clean, redact
 from channel_mcp.models import Page
-from channel_mcp.tools._spec import dumps, fit, fitting_prefix
+from channel_mcp.upstream import check_id
 
 logger = logging.getLogger("channel_mcp.resources")
 

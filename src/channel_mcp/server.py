@@ -5,23 +5,23 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Literal
+from typing import Any
 
-from mcp.server.elicitation import render_elicitation_schema
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context, MCPServer, RequestStateSecurity
 from mcp.server.mcpserver.tools.base import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
-from mcp_types import CallToolResult, ElicitRequest, ElicitRequestFormParams, ElicitResult, InputRequiredResult
-from mcp_types.version import is_version_at_least
+from mcp_types import CallToolResult
 from pydantic import Field
 
 from channel_mcp._version import __version__
 from channel_mcp.config import Settings
 from channel_mcp.deps import Deps, build_deps
 from channel_mcp.errors import ConfigError
-from channel_mcp.safety import ConfirmAnswer
+from channel_mcp.resources import announce_write, register_resources
 from channel_mcp.tools import ALL_TOOLS, TOOLSETS
-from channel_mcp.tools._spec import ToolSpec, execute
+from channel_mcp.tools.confirm import ContextConfirmer
+from channel_mcp.tools.declare import ToolSpec
+from channel_mcp.tools.runner import execute
 
 INSTRUCTIONS = (
     "channel-mcp administers customer-messaging channels and contacts on iMBRACE and Bird. "
@@ -34,44 +34,6 @@ SANDBOX_NOTE = (
 )
 
 
-class ContextConfirmer:
-    """Asks the user through MCP elicitation when the client declared that capability.
-
-    On 2026-07-28 and later the question travels as an `InputRequiredResult` and the answer comes back
-    on the client's retry (bound to the same call by `request_state`, which the SDK seals); on older
-    revisions it is a standalone `elicitation/create` request in the middle of the call.
-    """
-
-    def __init__(self, ctx: Context[Any, Any]) -> None:
-        self.ctx = ctx
-
-    def can_ask(self) -> bool:
-        try:
-            caps = self.ctx.client_capabilities
-        except (ValueError, RuntimeError, AttributeError):
-            return False
-        elicitation = caps.elicitation if caps is not None else None
-        return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
-
-    async def ask(self, message: str, binding: str) -> Literal["accept", "decline", "cancel"] | InputRequiredResult:
-        version = self.ctx.protocol_version
-        if version is not None and is_version_at_least(version, "2026-07-28"):
-            answer = (self.ctx.input_responses or {}).get("confirm")
-            if answer is None or self.ctx.request_state != binding:
-                schema = render_elicitation_schema(ConfirmAnswer)
-                request = ElicitRequest(params=ElicitRequestFormParams(message=message, requested_schema=schema))
-                return InputRequiredResult(input_requests={"confirm": request}, request_state=binding)
-            result = ElicitResult.model_validate(answer.model_dump() if hasattr(answer, "model_dump") else answer)
-            if result.action == "accept":
-                return "accept" if (result.content or {}).get("confirm") is True else "decline"
-            return result.action
-        outcome = await self.ctx.elicit(message, ConfirmAnswer)
-        if outcome.action == "accept":
-            data = getattr(outcome, "data", None)
-            return "accept" if isinstance(data, ConfirmAnswer) and data.confirm else "decline"
-        return "decline" if outcome.action == "decline" else "cancel"
-
-
 class SpecTool(Tool):
     """An SDK `Tool` whose call runs through `execute` instead of signature introspection."""
 
@@ -81,9 +43,9 @@ class SpecTool(Tool):
         deps: Deps = context.request_context.lifespan_context
         result = await execute(self.spec, arguments, deps, ContextConfirmer(context))
         if not self.spec.annotations.read_only and isinstance(result, CallToolResult) and not result.is_error:
-            from channel_mcp.resources import announce_write  # subscribers learn what the write changed
-
-            await announce_write(context, self.spec.toolset, arguments)
+            await announce_write(  # subscribers learn what the write changed
+                context, self.spec.toolset, arguments
+            )
         return result
 
 
@@ -147,8 +109,6 @@ def build_server(
 
     state_security = None
     if settings.request_state_key is not None:
-        from mcp.server.mcpserver import RequestStateSecurity
-
         ring = [k.strip() for k in settings.request_state_key.get_secret_value().split(",") if k.strip()]
         state_security = RequestStateSecurity(keys=ring)
     server: MCPServer[Deps] = MCPServer(
@@ -163,8 +123,6 @@ def build_server(
         warn_on_duplicate_tools=False,
         request_state_security=state_security,
     )
-    from channel_mcp.resources import register_resources
-
     register_resources(server, settings)
     return server
 

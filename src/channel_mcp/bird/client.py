@@ -14,10 +14,10 @@ from pydantic import SecretStr
 from channel_mcp.bird.models import BirdChannel, BirdChannelContact
 from channel_mcp.config import DEFAULT_BIRD_API_URL, Settings
 from channel_mcp.errors import ConfigError, InputError
-from channel_mcp.http import HttpTransport, check_id, path
 from channel_mcp.masking import clean
 from channel_mcp.models import Page
 from channel_mcp.reading import read_items, read_one, unwrap
+from channel_mcp.upstream import Upstream, check_id, path
 
 PROVIDER = "bird"
 LABEL = "Bird"
@@ -26,8 +26,8 @@ LABEL = "Bird"
 class BirdChannels:
     """`bird.channels`: list and get workspace channels, and read a contact's session on a channel."""
 
-    def __init__(self, http: HttpTransport, workspace_id: str | None) -> None:
-        self._http = http
+    def __init__(self, upstream: Upstream, workspace_id: str | None) -> None:
+        self._upstream = upstream
         self._workspace_id = workspace_id
 
     def _ws(self, workspace_id: str | None) -> str:
@@ -42,7 +42,7 @@ class BirdChannels:
         if limit is not None and not 1 <= limit <= 100:
             raise InputError("limit must be between 1 and 100.")
         url = path("/workspaces/{ws}/channels", ws=self._ws(workspace_id))
-        payload = await self._http.request("GET", url, params={"limit": limit, "pageToken": page_token})
+        payload = await self._upstream.request("GET", url, params={"limit": limit, "pageToken": page_token})
         # Masked before reading so no caller of the SDK sees hidden settings or connection parameters.
         listing = read_items(BirdChannel, clean(payload), label=LABEL, provider=PROVIDER, what="a channel list")
         token = None
@@ -54,7 +54,7 @@ class BirdChannels:
 
     async def get(self, channel_id: str, *, workspace_id: str | None = None) -> BirdChannel:
         url = path("/workspaces/{ws}/channels/{channel_id}", ws=self._ws(workspace_id), channel_id=channel_id)
-        payload = clean(await self._http.request("GET", url))
+        payload = clean(await self._upstream.request("GET", url))
         return read_one(BirdChannel, payload, label=LABEL, provider=PROVIDER, what="a channel")
 
     async def get_contact(
@@ -66,7 +66,7 @@ class BirdChannels:
             channel_id=channel_id,
             contact_id=contact_id,
         )
-        payload = await self._http.request("GET", url)
+        payload = await self._upstream.request("GET", url)
         return read_one(BirdChannelContact, payload, label=LABEL, provider=PROVIDER, what="a channel contact")
 
 
@@ -81,13 +81,13 @@ class BirdClient:
         api_url: str = DEFAULT_BIRD_API_URL,
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
-        http: HttpTransport | None = None,
+        upstream: Upstream | None = None,
     ) -> None:
-        if http is None:
+        if upstream is None:
             key = access_key.get_secret_value() if isinstance(access_key, SecretStr) else access_key
             if not key:
                 raise ConfigError("BirdClient needs access_key (BIRD_ACCESS_KEY).")
-            http = HttpTransport(
+            upstream = Upstream(
                 provider=PROVIDER,
                 label=LABEL,
                 base_url=api_url.rstrip("/"),
@@ -96,9 +96,9 @@ class BirdClient:
                 auth_hint="Check BIRD_ACCESS_KEY.",
                 transport=transport,
             )
-        self.http = http
+        self.upstream = upstream
         self.workspace_id = workspace_id
-        self.channels = BirdChannels(http, workspace_id)
+        self.channels = BirdChannels(upstream, workspace_id)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> BirdClient:
@@ -113,7 +113,7 @@ class BirdClient:
         )
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        await self.upstream.aclose()
 
     async def __aenter__(self) -> BirdClient:
         return self

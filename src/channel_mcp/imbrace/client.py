@@ -18,7 +18,6 @@ from pydantic import SecretStr
 
 from channel_mcp.config import IMBRACE_GATEWAYS, Settings
 from channel_mcp.errors import ConfigError, InputError
-from channel_mcp.http import HttpTransport, check_id, path
 from channel_mcp.imbrace.models import (
     Channel,
     ChannelCount,
@@ -37,6 +36,7 @@ from channel_mcp.imbrace.models import (
 )
 from channel_mcp.models import ActionResult, ApiModel, Items, Page
 from channel_mcp.reading import offset_page, read_items, read_one, shape_error, unwrap
+from channel_mcp.upstream import Upstream, check_id, path
 
 M = TypeVar("M", bound=ApiModel)
 PROVIDER = "imbrace"
@@ -106,8 +106,8 @@ def _is_count(value: Any) -> bool:
 
 
 class _Resource:
-    def __init__(self, http: HttpTransport) -> None:
-        self._http = http
+    def __init__(self, upstream: Upstream) -> None:
+        self._upstream = upstream
 
 
 class ChannelResource(_Resource):
@@ -116,20 +116,22 @@ class ChannelResource(_Resource):
     async def list(
         self, *, type: str | None = None, limit: int | None = None, offset: int | None = None
     ) -> Page[Channel]:
-        payload = await self._http.request(
+        payload = await self._upstream.request(
             "GET", "/v1/channels", params={"type": type, "limit": limit, "offset": offset}
         )
         return _page(Channel, payload, key="offset", start=offset, limit=limit)
 
     async def get(self, channel_id: str) -> Channel:
-        return _one(Channel, await self._http.request("GET", path("/v1/channels/{channel_id}", channel_id=channel_id)))
+        return _one(
+            Channel, await self._upstream.request("GET", path("/v1/channels/{channel_id}", channel_id=channel_id))
+        )
 
     async def get_count(self) -> ChannelCount:
-        return read_count(await self._http.request("GET", "/v1/channels/_count"))
+        return read_count(await self._upstream.request("GET", "/v1/channels/_count"))
 
     async def create(self, *, type: str, name: str, config: Mapping[str, Any] | None = None) -> Channel:
         body = _body(type=type, name=name, config=config)
-        return _one(Channel, await self._http.request("POST", "/v1/channels", json_body=body))
+        return _one(Channel, await self._upstream.request("POST", "/v1/channels", json_body=body))
 
     async def update(
         self,
@@ -143,18 +145,18 @@ class ChannelResource(_Resource):
         if not body:
             raise InputError("update needs at least one of name, active or config.")
         url = path("/v1/channels/{channel_id}", channel_id=channel_id)
-        return _one(Channel, await self._http.request("PUT", url, json_body=body))
+        return _one(Channel, await self._upstream.request("PUT", url, json_body=body))
 
     async def delete(self, channel_id: str) -> ActionResult:
         url = path("/v1/channels/{channel_id}", channel_id=channel_id)
-        return _action(await self._http.request("DELETE", url), f"Channel {channel_id} deleted.", channel_id)
+        return _action(await self._upstream.request("DELETE", url), f"Channel {channel_id} deleted.", channel_id)
 
     async def delete_v3(self, channel_id: str) -> ActionResult:
         url = path("/v3/channels/{channel_id}", channel_id=channel_id)
-        return _action(await self._http.request("DELETE", url), f"Channel {channel_id} deleted.", channel_id)
+        return _action(await self._upstream.request("DELETE", url), f"Channel {channel_id} deleted.", channel_id)
 
     async def _create(self, url: str, body: dict[str, Any]) -> Channel:
-        return _one(Channel, await self._http.request("POST", url, json_body=body))
+        return _one(Channel, await self._upstream.request("POST", url, json_body=body))
 
     async def create_web(self, name: str) -> Channel:
         return await self._create("/v1/channels/_web", _body(name=name))
@@ -179,7 +181,7 @@ class ChannelResource(_Resource):
             name=name,
             config=config,
         )
-        return _one(Channel, await self._http.request("PUT", "/v2/channels/_facebook", json_body=body))
+        return _one(Channel, await self._upstream.request("PUT", "/v2/channels/_facebook", json_body=body))
 
     async def create_instagram(self, name: str, *, config: Mapping[str, Any] | None = None) -> Channel:
         return await self._create("/v1/channels/_instagram", _body(name=name, config=config))
@@ -222,15 +224,15 @@ class ChannelResource(_Resource):
             name=name,
             config=config,
         )
-        return _one(Channel, await self._http.request("PUT", "/v2/channels/_whatsapp", json_body=body))
+        return _one(Channel, await self._upstream.request("PUT", "/v2/channels/_whatsapp", json_body=body))
 
     async def get_facebook_pages(self, credential_id: str) -> Items[FacebookPage]:
         url = path("/v1/channels/_facebook/credential/{credential_id}", credential_id=credential_id)
-        return _many(FacebookPage, await self._http.request("GET", url))
+        return _many(FacebookPage, await self._upstream.request("GET", url))
 
     async def get_credential(self, credential_id: str) -> ChannelCredential:
         url = path("/v1/channels/credentials/{credential_id}", credential_id=credential_id)
-        return _one(ChannelCredential, await self._http.request("GET", url))
+        return _one(ChannelCredential, await self._upstream.request("GET", url))
 
     async def update_credential(
         self, credential_id: str, *, name: str | None = None, credentials: Mapping[str, Any] | None = None
@@ -239,18 +241,20 @@ class ChannelResource(_Resource):
         if not body:
             raise InputError("update_credential needs name or credentials.")
         url = path("/v1/channels/credentials/{credential_id}", credential_id=credential_id)
-        return _one(ChannelCredential, await self._http.request("PUT", url, json_body=body))
+        return _one(ChannelCredential, await self._upstream.request("PUT", url, json_body=body))
 
     async def delete_credential(self, credential_id: str) -> ActionResult:
         url = path("/v1/channels/credentials/{credential_id}", credential_id=credential_id)
-        return _action(await self._http.request("DELETE", url), f"Credential {credential_id} deleted.", credential_id)
+        return _action(
+            await self._upstream.request("DELETE", url), f"Credential {credential_id} deleted.", credential_id
+        )
 
     async def update_channel_workflow(
         self, workflow_id: str, *, channel_id: str, config: Mapping[str, Any] | None = None
     ) -> ChannelWorkflow:
         url = path("/v1/channels/workflows/{workflow_id}", workflow_id=workflow_id)
         body = _body(channel_id=check_id("channel_id", channel_id), config=config)
-        data = unwrap(await self._http.request("PUT", url, json_body=body))
+        data = unwrap(await self._upstream.request("PUT", url, json_body=body))
         workflow = _one(ChannelWorkflow, data if isinstance(data, dict) else {})
         return workflow.model_copy(
             update={"id": workflow.id or workflow_id, "channel_id": workflow.channel_id or channel_id}
@@ -258,25 +262,27 @@ class ChannelResource(_Resource):
 
     async def delete_channel_workflow(self, workflow_id: str) -> ActionResult:
         url = path("/v1/channels/workflows/{workflow_id}", workflow_id=workflow_id)
-        return _action(await self._http.request("DELETE", url), f"Workflow {workflow_id} deleted.", workflow_id)
+        return _action(await self._upstream.request("DELETE", url), f"Workflow {workflow_id} deleted.", workflow_id)
 
     async def list_assignable_teams(self) -> Items[Team]:
-        return _many(Team, await self._http.request("GET", "/v1/assign/teams/all"))
+        return _many(Team, await self._upstream.request("GET", "/v1/assign/teams/all"))
 
     async def list_team_observers(self, team_id: str) -> Items[TeamObserver]:
         url = path("/v1/assign/team/{team_id}/observers", team_id=team_id)
-        return _many(TeamObserver, await self._http.request("GET", url))
+        return _many(TeamObserver, await self._upstream.request("GET", url))
 
 
 class ContactsResource(_Resource):
     """`client.contacts`: contacts, their conversations, comments, files and activities, and notifications."""
 
     async def list(self, *, limit: int | None = None, skip: int | None = None) -> Page[Contact]:
-        payload = await self._http.request("GET", "/v1/contacts", params={"limit": limit, "skip": skip})
+        payload = await self._upstream.request("GET", "/v1/contacts", params={"limit": limit, "skip": skip})
         return _page(Contact, payload, key="skip", start=skip, limit=limit)
 
     async def get(self, contact_id: str) -> Contact:
-        return _one(Contact, await self._http.request("GET", path("/v1/contacts/{contact_id}", contact_id=contact_id)))
+        return _one(
+            Contact, await self._upstream.request("GET", path("/v1/contacts/{contact_id}", contact_id=contact_id))
+        )
 
     async def update(
         self, contact_id: str, *, name: str | None = None, email: str | None = None, phone: str | None = None
@@ -285,15 +291,17 @@ class ContactsResource(_Resource):
         if not body:
             raise InputError("update needs at least one of name, email or phone.")
         url = path("/v1/contacts/{contact_id}", contact_id=contact_id)
-        return _one(Contact, await self._http.request("PUT", url, json_body=body))
+        return _one(Contact, await self._upstream.request("PUT", url, json_body=body))
 
     async def search(self, q: str, *, limit: int | None = None, skip: int | None = None) -> Page[Contact]:
-        payload = await self._http.request("GET", "/v1/contacts/_search", params={"q": q, "limit": limit, "skip": skip})
+        payload = await self._upstream.request(
+            "GET", "/v1/contacts/_search", params={"q": q, "limit": limit, "skip": skip}
+        )
         return _page(Contact, payload, key="skip", start=skip, limit=limit)
 
     async def export_csv(self, *, sort: str | None = None) -> str:
         """The CSV text; bytes that are not UTF-8 are replaced, never fatal."""
-        data = await self._http.request("GET", "/v1/contacts/_export_csv", params={"sort": sort}, expect="text")
+        data = await self._upstream.request("GET", "/v1/contacts/_export_csv", params={"sort": sort}, expect="text")
         if isinstance(data, str):
             return data
         inner = unwrap(data)
@@ -304,27 +312,27 @@ class ContactsResource(_Resource):
     ) -> Items[Conversation]:
         url = path("/v1/contacts/{contact_id}/conversations", contact_id=contact_id)
         params = {"channel_types": ",".join(channel_types) if channel_types else None}
-        return _many(Conversation, await self._http.request("GET", url, params=params))
+        return _many(Conversation, await self._upstream.request("GET", url, params=params))
 
     async def get_comments(
         self, contact_id: str, *, limit: int | None = None, skip: int | None = None
     ) -> Page[ContactComment]:
         url = path("/v1/contacts/{contact_id}/comments", contact_id=contact_id)
-        payload = await self._http.request("GET", url, params={"limit": limit, "skip": skip})
+        payload = await self._upstream.request("GET", url, params={"limit": limit, "skip": skip})
         return _page(ContactComment, payload, key="skip", start=skip, limit=limit)
 
     async def get_files(self, contact_id: str) -> Items[ContactFile]:
         # Singular "contact": the path the official SDK sends.
         url = path("/v1/contact/{contact_id}/files", contact_id=contact_id)
-        return _many(ContactFile, await self._http.request("GET", url))
+        return _many(ContactFile, await self._upstream.request("GET", url))
 
     async def get_activities(self, conversation_id: str) -> Items[ConversationActivity]:
         url = path("/v1/conversations_activities/{conversation_id}", conversation_id=conversation_id)
-        return _many(ConversationActivity, await self._http.request("GET", url))
+        return _many(ConversationActivity, await self._upstream.request("GET", url))
 
     async def upload_contacts(self, filename: str, content: bytes, *, content_type: str | None = None) -> UploadedFile:
         files = {"file": (filename, content, content_type or "application/octet-stream")}
-        data = unwrap(await self._http.request("POST", "/v1/contacts/_fileupload", files=files))
+        data = unwrap(await self._upstream.request("POST", "/v1/contacts/_fileupload", files=files))
         if isinstance(data, str):
             data = {"url": data}
         return _one(UploadedFile, data)
@@ -332,25 +340,27 @@ class ContactsResource(_Resource):
     upload_avatar = upload_contacts
 
     async def list_notifications(self, *, limit: int | None = None, skip: int | None = None) -> Page[Notification]:
-        payload = await self._http.request("GET", "/v1/notifications", params={"limit": limit, "skip": skip})
+        payload = await self._upstream.request("GET", "/v1/notifications", params={"limit": limit, "skip": skip})
         return _page(Notification, payload, key="skip", start=skip, limit=limit)
 
     async def mark_notifications_read(self, notification_ids: Sequence[str] | None = None) -> ActionResult:
         if notification_ids:
             ids = [check_id("notification_id", i) for i in notification_ids]
-            payload = await self._http.request("PUT", "/v1/notifications/read", json_body={"notification_id": ids})
+            payload = await self._upstream.request("PUT", "/v1/notifications/read", json_body={"notification_id": ids})
             return _action(payload, f"Marked {len(ids)} notification(s) as read.")
         # No ids: the API marks every notification read when the body is absent.
-        return _action(await self._http.request("PUT", "/v1/notifications/read"), "Marked all notifications as read.")
+        return _action(
+            await self._upstream.request("PUT", "/v1/notifications/read"), "Marked all notifications as read."
+        )
 
     async def dismiss_notification(self, notification_id: str) -> ActionResult:
         body = {"notification_id": check_id("notification_id", notification_id)}
-        payload = await self._http.request("DELETE", "/v1/notifications/dismiss", json_body=body)
+        payload = await self._upstream.request("DELETE", "/v1/notifications/dismiss", json_body=body)
         return _action(payload, f"Notification {notification_id} dismissed.", notification_id)
 
     async def dismiss_all_notifications(self) -> ActionResult:
         return _action(
-            await self._http.request("DELETE", "/v1/notifications/dismiss/all"), "All notifications dismissed."
+            await self._upstream.request("DELETE", "/v1/notifications/dismiss/all"), "All notifications dismissed."
         )
 
 
@@ -367,9 +377,9 @@ class ImbraceClient:
         env: str | None = None,
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
-        http: HttpTransport | None = None,
+        upstream: Upstream | None = None,
     ) -> None:
-        if http is None:
+        if upstream is None:
             headers: dict[str, str] = {}
             if api_key is not None:
                 headers["x-api-key"] = _reveal(api_key)
@@ -382,7 +392,7 @@ class ImbraceClient:
             if gateway_url is None and env is not None and env not in IMBRACE_GATEWAYS:
                 raise ConfigError(f"unknown iMBRACE env {env!r}: use one of {', '.join(IMBRACE_GATEWAYS)}.")
             gateway = gateway_url or IMBRACE_GATEWAYS[env or "stable"]
-            http = HttpTransport(
+            upstream = Upstream(
                 provider=PROVIDER,
                 label=LABEL,
                 base_url=gateway.rstrip("/") + "/channel-service",
@@ -392,9 +402,9 @@ class ImbraceClient:
                 envelope=True,
                 transport=transport,
             )
-        self.http = http
-        self.channel = ChannelResource(http)
-        self.contacts = ContactsResource(http)
+        self.upstream = upstream
+        self.channel = ChannelResource(upstream)
+        self.contacts = ContactsResource(upstream)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> ImbraceClient:
@@ -409,7 +419,7 @@ class ImbraceClient:
         )
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        await self.upstream.aclose()
 
     async def __aenter__(self) -> ImbraceClient:
         return self

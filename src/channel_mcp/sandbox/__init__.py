@@ -8,13 +8,15 @@ Starlette app lives in ``app.py`` and is only loaded when ``create_app`` or ``se
 
     from channel_mcp.sandbox import create_app, FaultConfig, serve, serve_in_thread
 
-Seed ids are documented in ``channel_mcp.sandbox.seed``; wire shapes in ``app.py`` and ``store.py``.
+Seed ids are documented in ``channel_mcp.sandbox.seed``; routes in ``imbrace_routes.py`` and
+``bird_routes.py`` (request reading in ``routing.py``), error shapes in ``app.py``, data in ``store.py``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from channel_mcp.sandbox.account import SANDBOX_API_KEY, SANDBOX_WORKSPACE, sandbox_env
 from channel_mcp.sandbox.faults import FaultConfig
 
 if TYPE_CHECKING:
@@ -30,21 +32,6 @@ __all__ = [
     "serve",
     "serve_in_thread",
 ]
-
-SANDBOX_API_KEY = "sandbox-key"
-SANDBOX_WORKSPACE = "sandbox-workspace"
-
-
-def sandbox_env(url: str, api_key: str = SANDBOX_API_KEY) -> dict[str, str]:
-    """Environment that points channel-mcp (both providers) at a sandbox listening on ``url``."""
-    url = url.rstrip("/")
-    return {
-        "IMBRACE_GATEWAY_URL": url,
-        "IMBRACE_API_KEY": api_key,
-        "BIRD_API_URL": url,
-        "BIRD_ACCESS_KEY": api_key,
-        "BIRD_WORKSPACE_ID": SANDBOX_WORKSPACE,
-    }
 
 
 def __getattr__(name: str) -> Any:

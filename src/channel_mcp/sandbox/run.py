@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
-from channel_mcp.sandbox import SANDBOX_API_KEY, sandbox_env
+from channel_mcp.sandbox.account import SANDBOX_API_KEY, sandbox_env
 from channel_mcp.sandbox.faults import FaultConfig
 
 if TYPE_CHECKING:

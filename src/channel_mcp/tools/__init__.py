@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from channel_mcp.tools import bird, channels, contacts, credentials, notifications, workflows
-from channel_mcp.tools._spec import ToolSpec
+from channel_mcp.tools.declare import ToolSpec
 
 TOOLSETS: dict[str, list[ToolSpec[Any, Any]]] = {
     channels.TOOLSET: channels.TOOLS,

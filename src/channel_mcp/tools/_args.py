@@ -7,8 +7,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from channel_mcp.safety import CONFIRM_DESCRIPTION
-
 # Input caps. Checked in validators, not advertised in the schema (see below). Generous for real use,
 # small enough that nothing hostile reaches the upstream or our own recursion (masking, dumping).
 MAX_DEPTH = 32  # nesting of config / credentials objects
@@ -124,6 +122,7 @@ Name = Annotated[Text, Field(description="Display name.")]
 OptName = Annotated[Text | None, Field(None, description="Display name.")]
 Config = Annotated[Bounded | None, Field(None, description="Settings.")]
 Skip = Annotated[int | None, Field(None, ge=0, description="Items to skip.")]
+CONFIRM_DESCRIPTION = "true only after the user explicitly confirmed."
 Confirm = Annotated[bool | None, Field(None, description=CONFIRM_DESCRIPTION)]
 
 

@@ -11,7 +11,7 @@ from channel_mcp.bird.models import BirdChannel, BirdChannelContact
 from channel_mcp.deps import Deps
 from channel_mcp.models import Page, Result
 from channel_mcp.tools._args import Id, limit
-from channel_mcp.tools._spec import RO, ToolInput, ToolSpec
+from channel_mcp.tools.declare import RO, ToolInput, ToolSpec
 
 TOOLSET = "bird_channels"
 LIST = "bird_list_channels"

@@ -10,7 +10,7 @@ from channel_mcp.deps import Deps
 from channel_mcp.imbrace.models import Channel
 from channel_mcp.models import ActionResult, Page, Result
 from channel_mcp.tools._args import ChannelId, ChannelType, Config, Confirm, Email, Id, Name, OptName, Text, limit
-from channel_mcp.tools._spec import DESTRUCTIVE, RO, WRITE, WRITE_IDEM, ToolInput, ToolSpec, toolset_factory
+from channel_mcp.tools.declare import DESTRUCTIVE, RO, WRITE, WRITE_IDEM, ToolInput, ToolSpec, toolset_factory
 
 TOOLSET = "imbrace_channels"
 LIST = "imbrace_list_channels"

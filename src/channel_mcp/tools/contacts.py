@@ -24,7 +24,7 @@ from channel_mcp.imbrace.models import (
 )
 from channel_mcp.models import Items, Page, Result
 from channel_mcp.tools._args import ChannelType, ContactId, Email, Id, OptName, Phone, Skip, Text, limit, max_items
-from channel_mcp.tools._spec import RO, WRITE, WRITE_IDEM, ToolInput, ToolSpec, toolset_factory
+from channel_mcp.tools.declare import RO, WRITE, WRITE_IDEM, ToolInput, ToolSpec, toolset_factory
 
 TOOLSET = "imbrace_contacts"
 LIST = "imbrace_list_contacts"

@@ -10,7 +10,7 @@ from channel_mcp.deps import Deps
 from channel_mcp.imbrace.models import ChannelCredential, FacebookPage
 from channel_mcp.models import ActionResult, Items
 from channel_mcp.tools._args import Bounded, Confirm, CredentialId, OptName
-from channel_mcp.tools._spec import DESTRUCTIVE, RO, WRITE_IDEM, ToolInput, ToolSpec, toolset_factory
+from channel_mcp.tools.declare import DESTRUCTIVE, RO, WRITE_IDEM, ToolInput, ToolSpec, toolset_factory
 
 TOOLSET = "imbrace_credentials"
 GET = "imbrace_get_credential"

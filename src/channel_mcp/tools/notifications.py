@@ -10,7 +10,7 @@ from channel_mcp.deps import Deps
 from channel_mcp.imbrace.models import Notification
 from channel_mcp.models import ActionResult, Page
 from channel_mcp.tools._args import Confirm, Id, Ids, Skip, limit
-from channel_mcp.tools._spec import DESTRUCTIVE, RO, WRITE_IDEM, ToolInput, ToolSpec, toolset_factory
+from channel_mcp.tools.declare import DESTRUCTIVE, RO, WRITE_IDEM, ToolInput, ToolSpec, toolset_factory
 
 TOOLSET = "imbrace_notifications"
 LIST = "imbrace_list_notifications"

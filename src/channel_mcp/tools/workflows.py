@@ -10,7 +10,7 @@ from channel_mcp.deps import Deps
 from channel_mcp.imbrace.models import ChannelWorkflow, Team, TeamObserver
 from channel_mcp.models import ActionResult, Items
 from channel_mcp.tools._args import ChannelId, Config, Confirm, Id
-from channel_mcp.tools._spec import DESTRUCTIVE, RO, WRITE_IDEM, ToolInput, ToolSpec
+from channel_mcp.tools.declare import DESTRUCTIVE, RO, WRITE_IDEM, ToolInput, ToolSpec
 
 TOOLSET = "imbrace_workflows"
 WorkflowId = Field(description="Workflow id.")

@@ -47,11 +47,11 @@ from starlette.requests import HTTPConnection
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from channel_mcp.caller import Caller, current_caller, install_log_filter, request_deps
+from channel_mcp.caller import Caller, current_caller, install_log_filter
 from channel_mcp.config import Settings
-from channel_mcp.deps import Deps
+from channel_mcp.deps import Deps, request_deps
 from channel_mcp.errors import ConfigError
-from channel_mcp.tenants import CLIENT_KEY_HEADERS, DepsPool, TenantTable
+from channel_mcp.serving.tenants import CLIENT_KEY_HEADERS, DepsPool, TenantTable
 from channel_mcp.tools import ALL_TOOLS
 
 __all__ = [
@@ -67,7 +67,7 @@ __all__ = [
     "tool_scope",
 ]
 
-logger = logging.getLogger("channel_mcp.auth")
+logger = logging.getLogger("channel_mcp.serving.auth")
 
 READ, WRITE, DELETE = "channels:read", "channels:write", "channels:delete"
 SCOPES = [READ, WRITE, DELETE]

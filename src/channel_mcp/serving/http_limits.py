@@ -37,7 +37,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 __all__ = ["ConnectionLimits", "limited_h11_protocol"]
 
-logger = logging.getLogger("channel_mcp.http_limits")
+logger = logging.getLogger("channel_mcp.serving.http_limits")
 
 _NOTE_EVERY_SECONDS = 10.0  # under a flood, one warning per kind per interval rather than one per connection
 

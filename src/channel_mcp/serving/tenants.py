@@ -24,14 +24,14 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from channel_mcp.audit import AuditLog
 from channel_mcp.config import Settings
 from channel_mcp.deps import Deps
 from channel_mcp.errors import ConfigError
-from channel_mcp.safety import AuditLog
 
 __all__ = ["CLIENT_KEY_HEADERS", "TENANT_KEYS", "DepsPool", "TenantTable", "scoped_settings", "tenant_secrets"]
 
-logger = logging.getLogger("channel_mcp.tenants")
+logger = logging.getLogger("channel_mcp.serving.tenants")
 
 # The tenant file's keys: the same names as the deployment's own environment variables.
 TENANT_KEYS = ("IMBRACE_API_KEY", "IMBRACE_GATEWAY_URL", "BIRD_ACCESS_KEY", "BIRD_WORKSPACE_ID", "BIRD_API_URL")

@@ -68,7 +68,7 @@ __all__ = [
     "run_http",
 ]
 
-logger = logging.getLogger("channel_mcp.http_app")
+logger = logging.getLogger("channel_mcp.serving.http_app")
 access_logger = logging.getLogger("channel_mcp.access")
 
 GRACE_PERIOD_SECONDS = 20
@@ -98,8 +98,8 @@ def _token(settings: Settings) -> bytes | None:
 
 def bind_problem(settings: Settings, host: str) -> str | None:
     """Why serving on `host` with these settings is refused, or None when it is fine."""
-    if settings.auth is not None:  # an explicit CHANNEL_MCP_AUTH (none|token|oauth): see channel_mcp.auth
-        from channel_mcp.auth import mode_problem
+    if settings.auth is not None:  # an explicit CHANNEL_MCP_AUTH (none|token|oauth): see channel_mcp.serving.auth
+        from channel_mcp.serving.auth import mode_problem
 
         return mode_problem(settings, is_loopback(host))
     if is_loopback(host) or _token(settings) is not None:
@@ -369,11 +369,11 @@ def create_http_app(
         raise ValueError(f"invalid MCP path {path!r}: it must start with '/' and not be /healthz or /readyz")
     if (problem := bind_problem(settings, host)) is not None:
         raise ValueError(problem)
-    # ---- oauth mode (issue 19): the resource server, scopes and tenants live in channel_mcp.auth ----
+    # ---- oauth mode (issue 19): the resource server, scopes and tenants live in channel_mcp.serving.auth ----
     oauth = None
     if settings.auth == "oauth":
-        from channel_mcp.auth import OAuthWiring
         from channel_mcp.deps import build_deps
+        from channel_mcp.serving.auth import OAuthWiring
 
         if server is not None:
             raise ValueError("oauth mode builds its own server: pass deps_factory, not server")
@@ -441,7 +441,7 @@ def create_http_app(
         Middleware(GuardMiddleware, policy=policy),
     ]
     if oauth is not None:  # oauth mode: metadata routes, and the token gate (GuardMiddleware drops the header)
-        from channel_mcp.auth import OAuthMiddleware
+        from channel_mcp.serving.auth import OAuthMiddleware
 
         routes.extend(oauth.routes())
         middleware.insert(2, Middleware(OAuthMiddleware, wiring=oauth))
@@ -469,7 +469,7 @@ def run_http(
         return 2
     import uvicorn
 
-    from channel_mcp.http_limits import ConnectionLimits, limited_h11_protocol
+    from channel_mcp.serving.http_limits import ConnectionLimits, limited_h11_protocol
 
     limits = ConnectionLimits(
         header_timeout=settings.http_header_timeout,

@@ -1,6 +1,6 @@
 """The shared async HTTP layer: auth headers, time budget, retry policy, path encoding, status -> exception.
 
-Nothing here knows about MCP. Both provider clients hold one `HttpTransport` for their lifetime.
+Nothing here knows about MCP. Both provider clients hold one `Upstream` for their lifetime.
 
 Retry policy (documented in the README, exercised by tests/test_faults.py):
 - GET, PUT and DELETE are retried on 429, 502, 503, 504 and on connection errors and timeouts.
@@ -43,7 +43,7 @@ from channel_mcp.errors import (
     UpstreamError,
 )
 
-logger = logging.getLogger("channel_mcp.http")
+logger = logging.getLogger("channel_mcp.upstream")
 
 USER_AGENT = f"channel-mcp/{__version__}"
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024
@@ -197,7 +197,7 @@ def status_error(
 
 
 @dataclass
-class HttpTransport:
+class Upstream:
     """One provider's connection pool, auth and policies. Owned by the server lifespan or by an SDK user."""
 
     provider: str
