@@ -40,6 +40,7 @@ from channel_mcp.sandbox.faults import FaultConfig
 from channel_mcp.sandbox.run import serve_in_thread
 from channel_mcp.server import build_server
 from channel_mcp.serving.http_app import AccessPolicy, bind_problem, create_http_app, is_loopback, run_http
+from channel_mcp.serving.http_limits import ConnectionLimits, limited_protocol
 from tests.conftest import BIRD, BIRD_KEY, IMBRACE, IMBRACE_KEY, WS, envelope, make_settings
 
 TOKEN = "mcp-client-token-3b9f1d77"
@@ -120,7 +121,9 @@ def free_port() -> int:
 def uvicorn_thread(app: Starlette) -> Iterator[str]:
     """A real uvicorn server on 127.0.0.1 in a daemon thread; yields its base URL."""
     sock = free_socket()
-    config = uvicorn.Config(app, lifespan="on", log_config=None, access_log=False, ws="none")
+    # channel-mcp's own HTTP protocol (httptools with its limits), as `channel-mcp serve --transport http` runs.
+    http = limited_protocol(ConnectionLimits(header_timeout=30, body_timeout=60, max_connections=10_000))
+    config = uvicorn.Config(app, lifespan="on", log_config=None, access_log=False, ws="none", http=http)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
