@@ -153,49 +153,13 @@ def build_floor_app(upstream: str) -> Any:
     return Starlette(routes=[Route("/mcp", call, methods=["POST"]), Route("/readyz", ready, methods=["GET"])])
 
 
-def _serving(name: str) -> Any:
-    """A serving module of channel-mcp, where it lives in this version (channel_mcp.serving.X or channel_mcp.X)."""
-    import importlib
-
-    try:
-        return importlib.import_module(f"channel_mcp.serving.{name}")
-    except ModuleNotFoundError:
-        return importlib.import_module(f"channel_mcp.{name}")
-
-
 def run_floor(upstream: str, port: int) -> None:
     """The floor app under channel-mcp's own uvicorn set-up (the function `channel-mcp serve` uses)."""
     from channel_mcp.config import Settings
-
-    serve_app: Any = getattr(_serving("http_app"), "serve_app", _serve_app_before)
+    from channel_mcp.serving.http_app import serve_app
 
     settings = Settings(imbrace_api_key="sandbox-key", imbrace_gateway_url=upstream)
     sys.exit(serve_app(build_floor_app(upstream), settings, host="127.0.0.1", port=port))
-
-
-def _serve_app_before(app: Any, settings: Any, *, host: str, port: int) -> int:
-    """channel-mcp's uvicorn set-up before `serve_app` existed (the same arguments `run_http` passed)."""
-    import uvicorn
-
-    http_limits = _serving("http_limits")
-    limits = http_limits.ConnectionLimits(
-        settings.http_header_timeout, settings.http_body_timeout, settings.http_max_connections
-    )
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        lifespan="on",
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-        server_header=False,
-        ws="none",
-        http=http_limits.limited_h11_protocol(limits),
-        timeout_keep_alive=settings.http_keep_alive_timeout,
-    )
-    uvicorn.Server(config).run()
-    return 0
 
 
 def run_wrapper(upstream: str) -> None:

@@ -54,6 +54,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from channel_mcp.config import Settings
 from channel_mcp.deps import Deps
 from channel_mcp.server import build_server
+from channel_mcp.serving.stateless_entry import StatelessJSONEntry
 
 if TYPE_CHECKING:
     import uvicorn
@@ -66,6 +67,7 @@ __all__ = [
     "create_http_app",
     "is_loopback",
     "run_http",
+    "serve_app",
 ]
 
 logger = logging.getLogger("channel_mcp.serving.http_app")
@@ -428,7 +430,9 @@ def create_http_app(
     # POST only: with no session there is nothing to DELETE, and a GET stream could never carry anything
     # (no server-initiated messages reach a stateless client) while holding a connection open through
     # shutdown. The transport spec allows 405 for both; clients expect it.
-    mcp_route = Route(path, endpoint=StreamableHTTPASGIApp(session_manager), methods=["POST"])
+    # Handshake-era requests go straight to the SDK's handler chain, without a transport each (see stateless_entry).
+    entry = StatelessJSONEntry(session_manager, fallback=StreamableHTTPASGIApp(session_manager))
+    mcp_route = Route(path, endpoint=entry, methods=["POST"])
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
@@ -467,32 +471,6 @@ def run_http(
     except ValueError as exc:
         print(f"channel-mcp: {exc}", file=sys.stderr)
         return 2
-    import uvicorn
-
-    from channel_mcp.serving.http_limits import ConnectionLimits, limited_h11_protocol
-
-    limits = ConnectionLimits(
-        header_timeout=settings.http_header_timeout,
-        body_timeout=settings.http_body_timeout,
-        max_connections=_connection_cap(settings.http_max_connections),
-    )
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        lifespan="on",
-        log_config=None,  # keep channel-mcp's redacting stderr handler
-        log_level=settings.log_level.lower(),
-        access_log=False,  # AccessLogMiddleware writes the request lines
-        server_header=False,
-        ws="none",  # MCP does not use WebSockets: nothing to upgrade to, nothing left unguarded
-        timeout_graceful_shutdown=grace_period,
-        # Slow and idle clients: head and body deadlines and the connection cap (see http_limits), and a
-        # short idle keep-alive. h11 keeps its own 16 KiB limit on a request head.
-        http=limited_h11_protocol(limits),
-        timeout_keep_alive=settings.http_keep_alive_timeout,
-    )
-    server = uvicorn.Server(config)
     shown = f"[{host}]" if ":" in host else host
     logger.info(
         "serving MCP on http://%s:%d%s (stateless, JSON responses; client token %s)",
@@ -512,6 +490,44 @@ def run_http(
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         # In stateless mode the SDK logs "Terminating session: None" at INFO after every request.
         logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
+    return serve_app(app, settings, host=host, port=port, grace_period=grace_period)
+
+
+def serve_app(
+    app: ASGIApp, settings: Settings, *, host: str, port: int, grace_period: int = GRACE_PERIOD_SECONDS
+) -> int:
+    """Run `app` under channel-mcp's HTTP stack until SIGTERM or SIGINT; returns the exit code.
+
+    The stack: uvicorn on uvloop where installed (uvicorn's "auto" loop), httptools parsing requests
+    (C; h11 where httptools is missing) with channel-mcp's deadlines, head-size limit and connection cap
+    (see http_limits). benchmarks/_peers.py serves its no-MCP floor with this same function.
+    """
+    import uvicorn
+
+    from channel_mcp.serving.http_limits import ConnectionLimits, limited_protocol
+
+    limits = ConnectionLimits(
+        header_timeout=settings.http_header_timeout,
+        body_timeout=settings.http_body_timeout,
+        max_connections=_connection_cap(settings.http_max_connections),
+    )
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        lifespan="on",
+        log_config=None,  # keep channel-mcp's redacting stderr handler
+        log_level=settings.log_level.lower(),
+        access_log=False,  # AccessLogMiddleware writes the request lines
+        server_header=False,
+        ws="none",  # MCP does not use WebSockets: nothing to upgrade to, nothing left unguarded
+        timeout_graceful_shutdown=grace_period,
+        # Slow and idle clients: head and body deadlines, the 16 KiB head limit and the connection cap (see
+        # http_limits), and a short idle keep-alive.
+        http=limited_protocol(limits),
+        timeout_keep_alive=settings.http_keep_alive_timeout,
+    )
+    server = uvicorn.Server(config)
     try:
         with _graceful_signals(server):
             server.run()

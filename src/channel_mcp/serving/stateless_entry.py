@@ -1,0 +1,196 @@
+"""A direct entry for stateless 2025-11-25 JSON requests: the SDK's own handler chain, without a transport per request.
+
+For a request at a handshake-era revision (2025-11-25 or no `MCP-Protocol-Version` header) in
+stateless, JSON-response mode, the SDK builds a `StreamableHTTPServerTransport`, its memory streams and
+message-router task, a `JSONRPCDispatcher` and a server task in the session manager's task group, sends
+the parsed message through the streams, waits for the answer on a per-request stream, and tears it all
+down again: a third of the MCP layer's CPU per call, for one request and one answer. The SDK's own
+2026-07-28 entry (`_streamable_http_modern`) already serves a request in the ASGI task with `serve_one`.
+
+This entry does the same for the handshake-era revision, and only for the plain, well-formed case: a
+POST that accepts JSON, sends `application/json`, fits the body limit, and holds one JSON-RPC request
+(not `initialize`) that the SDK's message model accepts. It runs the request through the same
+`ServerRunner.on_request` with the same born-ready `Connection`, the same transport context (no back
+channel: JSON mode cannot carry a server-to-client request) and the same message metadata, maps
+exceptions to errors exactly as `JSONRPCDispatcher` does, and writes the same bytes the SDK's transport
+writes (`model_dump_json(by_alias=True, exclude_unset=True)`, `content-type: application/json`).
+Notifications for the request are dropped, as the SDK's transport drops them in JSON mode.
+
+Anything else (the 2026-07-28 revision, `initialize`, notifications, malformed bodies or headers, an
+oversized body) goes to the SDK untouched, with the body replayed; so every refusal keeps its status and
+text. tests/test_conformance.py and tests/test_http_app.py pin the behaviour on both paths.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import pydantic_core
+from mcp.server.connection import Connection
+from mcp.server.runner import ServerRunner, aclose_shielded
+from mcp.server.streamable_http import check_accept_headers
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.shared.dispatcher import CallOptions
+from mcp.shared.exceptions import NoBackChannelError
+from mcp.shared.jsonrpc_dispatcher import handler_exception_to_error_data, progress_token_from_params
+from mcp.shared.message import ServerMessageMetadata
+from mcp.shared.transport_context import TransportContext
+from mcp_types import DEFAULT_NEGOTIATED_VERSION, ErrorData, JSONRPCError, JSONRPCRequest, JSONRPCResponse, RequestId
+from mcp_types.jsonrpc import jsonrpc_message_adapter
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["StatelessJSONEntry"]
+
+logger = logging.getLogger("mcp.shared.jsonrpc_dispatcher")  # the SDK logs handler crashes here
+
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+@dataclass
+class _NoBackChannelContext:
+    """The dispatch context `JSONRPCDispatcher` builds for a request on a JSON-mode stateless transport.
+
+    No back channel (`can_send_request` is False, so `send_raw_request` raises `NoBackChannelError`), and
+    notifications, progress included, have nowhere to go: the SDK's transport drops them in JSON mode.
+    """
+
+    transport: TransportContext
+    request_id: RequestId
+    message_metadata: ServerMessageMetadata
+    progress_token: Any = None
+    cancel_requested: anyio.Event = field(default_factory=anyio.Event)
+    _closed: bool = False
+
+    @property
+    def can_send_request(self) -> bool:
+        return self.transport.can_send_request and not self._closed
+
+    async def notify(self, method: str, params: Mapping[str, Any] | None, opts: CallOptions | None = None) -> None:
+        return None
+
+    async def send_raw_request(
+        self, method: str, params: Mapping[str, Any] | None, opts: CallOptions | None = None
+    ) -> dict[str, Any]:
+        raise NoBackChannelError(method)
+
+    async def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+        return None
+
+    def close(self) -> None:
+        self._closed = True
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+class StatelessJSONEntry:
+    """ASGI endpoint for the MCP path: handshake-era stateless JSON requests directly, the rest via `fallback`."""
+
+    def __init__(self, session_manager: StreamableHTTPSessionManager, fallback: ASGIApp) -> None:
+        if not (session_manager.stateless and session_manager.json_response):
+            raise ValueError("the direct entry serves stateless, JSON-response session managers only")
+        self.manager = session_manager
+        self.fallback = fallback
+        security = session_manager.security_settings
+        # With the SDK's DNS-rebinding checks on, every request goes its way (channel-mcp checks Host/Origin itself).
+        self.enabled = security is None or not security.enable_dns_rebinding_protection
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        running = getattr(self.manager, "_task_group", None) is not None  # else the SDK says it is not running
+        if not (self.enabled and running and scope["type"] == "http" and scope["method"] == "POST"):
+            await self.fallback(scope, receive, send)
+            return
+        version = _header(scope, b"mcp-protocol-version")
+        if version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS:
+            await self.fallback(scope, receive, send)  # 2026-07-28: the SDK's own single-exchange entry
+            return
+        message = await receive()
+        body = message.get("body", b"") if message["type"] == "http.request" else b""
+        complete = message["type"] == "http.request" and not message.get("more_body", False)
+        request = _parse(scope, body) if complete and len(body) <= self.manager.max_request_body_size else None
+        if request is None:
+            await self.fallback(scope, _replay(message, receive), send)
+            return
+        await self._serve(request, version, scope, _replay(message, receive), send)
+
+    async def _serve(
+        self, req: JSONRPCRequest, version: str | None, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        # What `_handle_stateless_request` + `JSONRPCDispatcher` + the transport do for this request.
+        http_request = Request(scope, receive)
+        dctx = _NoBackChannelContext(
+            transport=TransportContext(kind="streamable-http", can_send_request=False),
+            request_id=req.id,
+            message_metadata=ServerMessageMetadata(request_context=http_request, can_send_request=False),
+            progress_token=progress_token_from_params(req.params),
+        )
+        connection = Connection.from_envelope(
+            version if version is not None else DEFAULT_NEGOTIATED_VERSION, None, None
+        )
+        runner = ServerRunner(self.manager.app, connection, self.manager._lifespan_state)
+        answer: JSONRPCResponse | JSONRPCError
+        try:
+            try:
+                result = await runner.on_request(dctx, req.method, req.params)
+            finally:
+                dctx.close()
+            answer = JSONRPCResponse(jsonrpc="2.0", id=req.id, result=result)
+        except Exception as exc:
+            error = handler_exception_to_error_data(exc)
+            if error is None:
+                logger.exception("handler for %r raised", req.method)
+                error = ErrorData(code=0, message=str(exc))
+            answer = JSONRPCError(jsonrpc="2.0", id=req.id, error=error)
+        finally:
+            await aclose_shielded(connection)
+        body = answer.model_dump_json(by_alias=True, exclude_unset=True).encode()
+        headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _parse(scope: Scope, body: bytes) -> JSONRPCRequest | None:
+    """The request, when the SDK's transport would dispatch it as is; None for anything it would treat
+    otherwise (refuse, acknowledge, or handle inline)."""
+    headers = Request(scope)
+    has_json, _ = check_accept_headers(headers)
+    if not has_json:
+        return None
+    content_type = headers.headers.get("content-type", "")
+    # Both of the SDK's checks: the transport-security one (400) and the transport's own (415).
+    if not content_type.lower().startswith("application/json") or not any(
+        part.strip() == "application/json" for part in content_type.split(";")[0].split(",")
+    ):
+        return None
+    try:
+        message = jsonrpc_message_adapter.validate_python(pydantic_core.from_json(body), by_name=False)
+    except (ValueError, ValidationError):
+        return None
+    if not isinstance(message, JSONRPCRequest) or message.method == "initialize":
+        return None
+    return message
+
+
+def _replay(first: Message, receive: Receive) -> Receive:
+    """`receive` with the message already taken handed out again first."""
+    replayed = False
+
+    async def again() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return first
+
+    return again
