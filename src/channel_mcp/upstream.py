@@ -42,6 +42,7 @@ from channel_mcp.errors import (
     TransportError,
     UpstreamError,
 )
+from channel_mcp.wire import upstream_transport
 
 logger = logging.getLogger("channel_mcp.upstream")
 
@@ -223,7 +224,8 @@ class Upstream:
                 base_url=self.base_url,
                 headers={"user-agent": USER_AGENT, "accept": "application/json", **self.headers},
                 timeout=self.timeout,
-                transport=self.transport,
+                # The lean HTTP/1.1 wire (channel_mcp.wire) unless a transport is given or a proxy is configured.
+                transport=self.transport if self.transport is not None else upstream_transport(),
                 limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
                 follow_redirects=False,
             )
