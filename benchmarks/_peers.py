@@ -11,9 +11,9 @@
   sniffio, orjson: whichever are outside the `mcp` distribution's dependency closure) cannot be imported,
   so uvicorn's "auto" choices and httpcore's probes behave as they do on an SDK-only install.
 - `floor`: no MCP at all. One Starlette endpoint that reads the POSTed JSON-RPC body, does the same GET
-  with the same client and headers as channel-mcp, and answers `{"jsonrpc", "id", "result"}` as JSON;
-  served on channel-mcp's own HTTP stack (its uvicorn settings, protocol class and event loop), so
-  channel-mcp's distance to it is the MCP layer alone.
+  with channel-mcp's upstream client stack (httpx over `channel_mcp.wire`) and headers, and answers
+  `{"jsonrpc", "id", "result"}` as JSON; served on channel-mcp's own HTTP stack (`serve_app`: its uvicorn
+  settings, protocol class and event loop), so channel-mcp's distance to it is the MCP layer alone.
 - `wrapper` (stdio): the naive one-tool wrapper a developer writes in five minutes: a bare `MCPServer`,
   the same GET in one tool, `server.run()` over stdio.
 """
@@ -134,12 +134,14 @@ def build_floor_app(upstream: str) -> Any:
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
+    from channel_mcp.wire import upstream_transport
+
     client: httpx.AsyncClient | None = None
 
     async def call(request: Request) -> Response:
         nonlocal client
-        if client is None:
-            client = httpx.AsyncClient(base_url=upstream, headers=_upstream_headers())
+        if client is None:  # channel-mcp's upstream client stack: httpx on channel-mcp's wire
+            client = httpx.AsyncClient(base_url=upstream, headers=_upstream_headers(), transport=upstream_transport())
         message = json.loads(await request.body())
         response = await client.get(channel_path(message["params"]["arguments"]["channel_id"]))
         response.raise_for_status()

@@ -52,12 +52,14 @@ def upstream_transport() -> httpx.AsyncBaseTransport | None:
 class _Response:
     """Parser callbacks for one response on one connection."""
 
-    __slots__ = ("body", "complete", "headers", "headers_done", "reason")
+    __slots__ = ("body", "complete", "headers", "headers_done", "keep_alive", "parser", "reason")
 
     def __init__(self) -> None:
+        self.parser: Any = None
         self.headers: list[tuple[bytes, bytes]] = []
         self.headers_done = False
         self.complete = False
+        self.keep_alive = False
         self.body: list[bytes] = []
         self.reason = b""
 
@@ -75,6 +77,8 @@ class _Response:
 
     def on_message_complete(self) -> None:
         self.complete = True
+        # Asked now: once the callback returns, llhttp resets for the next message and says False.
+        self.keep_alive = bool(self.parser.should_keep_alive())
 
 
 class _Connection:
@@ -129,7 +133,7 @@ class _Body(httpx.AsyncByteStream):
         if self.closed:
             return
         self.closed = True
-        if self.state.complete and self.parser.should_keep_alive():
+        if self.state.complete and self.state.keep_alive:
             self.transport._release(self.conn)
         else:
             self.conn.close()
@@ -224,7 +228,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
             conn.close()
             raise httpx.WriteError(str(exc) or type(exc).__name__, request=request) from None
         state = _Response()
-        parser = httptools.HttpResponseParser(state)
+        parser = state.parser = httptools.HttpResponseParser(state)
         first = True
         while not state.headers_done:
             got = await self._read(conn, parser, state, timeouts.get("read"), request, stale_if_empty=first)
