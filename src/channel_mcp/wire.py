@@ -21,12 +21,11 @@ import asyncio
 import contextlib
 import os
 import ssl
+import sys
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpcore
-import httptools
 import httpx
 
 __all__ = ["KEEPALIVE_EXPIRY", "LeanTransport", "upstream_transport"]
@@ -37,7 +36,17 @@ MAX_CONNECTIONS = 64  # as channel-mcp's httpx.Limits
 _READ_SIZE = 65536
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy")
-_POOL_HANDLER = httpcore.AsyncConnectionPool.handle_async_request  # as imported: unpatched
+_POOL_MODULE = "httpcore._async.connection_pool"
+
+
+def _httpcore_patched() -> bool:
+    """Whether something (respx, a test fake) has replaced httpcore's pool handler, to intercept requests.
+    httpcore is not imported for this: if nothing has imported it, nothing has patched it."""
+    httpcore = sys.modules.get("httpcore")
+    if httpcore is None:
+        return False
+    handler = httpcore.AsyncConnectionPool.handle_async_request
+    return getattr(handler, "__module__", None) != _POOL_MODULE
 
 
 def _proxied() -> bool:
@@ -166,7 +175,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         unknown_length = "content-length" not in request.headers and request.method not in ("GET", "HEAD", "DELETE")
-        if httpcore.AsyncConnectionPool.handle_async_request is not _POOL_HANDLER or unknown_length:
+        if unknown_length or _httpcore_patched():
             return await self._default().handle_async_request(request)
         url = request.url
         scheme = url.scheme
@@ -227,6 +236,8 @@ class LeanTransport(httpx.AsyncBaseTransport):
         except OSError as exc:
             conn.close()
             raise httpx.WriteError(str(exc) or type(exc).__name__, request=request) from None
+        import httptools  # here, not at start-up: ~30 ms to import, and stdio start-up is waited for
+
         state = _Response()
         parser = state.parser = httptools.HttpResponseParser(state)
         first = True
@@ -271,6 +282,8 @@ class LeanTransport(httpx.AsyncBaseTransport):
             raise httpx.RemoteProtocolError(
                 "peer closed connection without sending complete message body", request=request
             )
+        import httptools
+
         try:
             parser.feed_data(data)
         except httptools.HttpParserError as exc:
