@@ -91,7 +91,7 @@ class ToolSpec(Generic[I, O]):
 
     def published_schemas(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """Input and output schema as served: from the file generated at build time (see schemas.json),
-        so start-up does not generate 80 JSON schemas. tests/test_registry.py fails if it drifts."""
+        so start-up does not generate two JSON schemas per tool. tests/test_registry.py fails if it drifts."""
         shipped = _shipped_schemas().get(self.name)
         if shipped is not None:
             return shipped["inputSchema"], shipped["outputSchema"]
