@@ -770,7 +770,7 @@ def test_a_new_tool_is_picked_up(monkeypatch: pytest.MonkeyPatch) -> None:
     grown = dataclasses.replace(template, name="imbrace_get_channel_twice", description="Get one channel twice.")
     monkeypatch.setattr(manifests, "ALL_TOOLS", [*TOOLS, grown])
     assert "| `imbrace_get_channel_twice` | imbrace_channels | Get one channel twice. | RO |" in (
-        manifests.tools_markdown()
+        manifests.tools_markdown([*TOOLS, grown])
     )
     stale = {str(p.relative_to(ROOT)) for p in manifests.stale_files(ROOT)}
     assert stale == {"README.md", "manifests/mcpb/manifest.json"}

@@ -206,12 +206,11 @@ def doctor(args: argparse.Namespace) -> int:
 
 
 def _print_tools(*, as_json: bool = False, as_markdown: bool = False) -> None:
-    if as_markdown:
-        from channel_mcp.manifests import tools_markdown
+    from channel_mcp.server import tool_table, tools_markdown
 
+    if as_markdown:
         print(tools_markdown(), end="")
         return
-    from channel_mcp.server import tool_table
 
     rows = tool_table()
     if as_json:

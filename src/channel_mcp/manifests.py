@@ -37,7 +37,7 @@ from pydantic_core import PydanticUndefined
 
 from channel_mcp._version import __version__
 from channel_mcp.config import Settings
-from channel_mcp.server import tool_table
+from channel_mcp.server import tools_markdown
 from channel_mcp.tools import ALL_TOOLS
 from channel_mcp.tools.declare import ToolSpec
 
@@ -209,29 +209,9 @@ def render_readme(text: str, specs: list[Setting]) -> str:
     return _replace_between(text, README_START, README_END, "\n".join(rows) + "\n", "README.md")
 
 
-def tools_markdown(specs: Sequence[ToolSpec[Any, Any]] | None = None) -> str:
-    """The README's tool block, from the registry: a summary line and one table row per tool, in registry
-    order. `channel-mcp tools --markdown` prints exactly this."""
-    tools = list(ALL_TOOLS if specs is None else specs)
-    rows = tool_table(tools)
-    toolsets = len({spec.toolset for spec in tools})
-    total = sum(row["tokens"] for row in rows)
-    lines = [
-        f"{len(tools)} tools in {toolsets} toolsets. Their `tools/list` entries (name, description, input schema)",
-        f"cost about {total:,} tokens in all, {round(total / max(len(tools), 1))} a tool;"
-        " `channel-mcp tools` gives each tool's cost.",
-        "",
-        "| tool | toolset | what it does | ann. |",
-        "|---|---|---|---|",
-    ]
-    for spec, row in zip(tools, rows, strict=True):
-        description = spec.description.replace("|", "\\|")
-        lines.append(f"| `{spec.name}` | {spec.toolset} | {description} | {row['annotations']} |")
-    return "\n".join(lines) + "\n"
-
-
 def render_readme_tools(text: str, specs: Sequence[ToolSpec[Any, Any]] | None = None) -> str:
-    return _replace_between(text, TOOLS_START, TOOLS_END, tools_markdown(specs), "README.md")
+    block = tools_markdown(ALL_TOOLS if specs is None else specs)
+    return _replace_between(text, TOOLS_START, TOOLS_END, block, "README.md")
 
 
 def _dump_json(value: Any) -> str:
