@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ("tool_list", "startup", "call_overhead", "memory", "http_throughput", "sandbox_scale")
+BENCHMARKS = ("tool_list", "startup", "call_overhead", "memory", "http_throughput", "sandbox_scale", "scale_out")
 BENCH_NAMES = {"tool-list", "startup", "call", "memory", "http", "sandbox"}
 
 

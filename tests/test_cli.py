@@ -11,6 +11,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from channel_mcp._version import __version__
+from channel_mcp.tools import ALL_TOOLS
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -39,7 +40,8 @@ def test_tools_table_and_json() -> None:
     table = run("tools")
     assert table.returncode == 0 and "imbrace_delete_channel" in table.stdout and "D idem" in table.stdout
     rows = json.loads(run("tools", "--json").stdout)
-    assert len(rows) == 40 and {"name", "toolset", "annotations", "tokens"} <= set(rows[0])
+    assert [row["name"] for row in rows] == [t.name for t in ALL_TOOLS]
+    assert {"name", "toolset", "annotations", "tokens"} <= set(rows[0])
 
 
 @pytest.mark.parametrize("args", [(), ("serve",)])
@@ -69,7 +71,7 @@ async def test_stdio_server_end_to_end() -> None:
     async with Client(params) as client:
         assert client.instructions is not None and "SANDBOX" in client.instructions
         tools = (await client.list_tools()).tools
-        assert len(tools) == 40
+        assert {t.name for t in tools} == {spec.name for spec in ALL_TOOLS}
         count = await client.call_tool("imbrace_count_channels", {})
         assert not count.is_error and count.structured_content is not None
         assert count.structured_content["count"] >= 12 and count.structured_content["sandbox"] is True

@@ -1,4 +1,5 @@
-"""The SDK layer on its own: every ImbraceClient and BirdClient method against respx routes."""
+"""The SDK layer on its own: every ImbraceClient and BirdClient method against respx routes, at the method
+and path the contract gives (tests/contract.py, shared with the tool-request tests)."""
 
 from __future__ import annotations
 
@@ -16,329 +17,373 @@ from channel_mcp.imbrace.client import ImbraceClient
 from channel_mcp.imbrace.models import Channel, Contact
 from channel_mcp.models import ActionResult, Page
 from tests.conftest import BIRD, IMBRACE, envelope, paged
+from tests.contract import CONTRACT
 
 CH = {"id": "ch_1", "name": "Support", "type": "web", "brand_new_field": {"x": 1}}
 C = ImbraceClient
 Call = Callable[[ImbraceClient], Awaitable[Any]]
 
-# method call, HTTP method, path, query, JSON body (None = no body), answer
-IMBRACE_CASES: list[tuple[str, Call, str, str, dict[str, str], Any, Any]] = [
+# method call, the tool whose contract request it sends, the arguments that fill that request's path (and
+# pick its variant), the call, query, JSON body (None = no body, "multipart" = an upload), answer. The method
+# and path come from the contract (tests/contract.py), as for the tool-request tests.
+IMBRACE_CASES: list[tuple[str, str, dict[str, str], Call, dict[str, str], Any, Any]] = [
     (
         "channel.list",
+        "imbrace_list_channels",
+        {},
         lambda c: c.channel.list(type="web", limit=5),
-        "GET",
-        "/v1/channels",
         {"type": "web", "limit": "5"},
         None,
         paged([CH], limit=5, total=7),
     ),
-    ("channel.get", lambda c: c.channel.get("ch_1"), "GET", "/v1/channels/ch_1", {}, None, envelope(CH)),
+    (
+        "channel.get",
+        "imbrace_get_channel",
+        {"channel_id": "ch_1"},
+        lambda c: c.channel.get("ch_1"),
+        {},
+        None,
+        envelope(CH),
+    ),
     (
         "channel.get_count",
+        "imbrace_count_channels",
+        {},
         lambda c: c.channel.get_count(),
-        "GET",
-        "/v1/channels/_count",
         {},
         None,
         envelope({"count": 3}),
     ),
     (
         "channel.create",
+        "imbrace_create_channel",
+        {},
         lambda c: c.channel.create(type="web", name="A", config={"k": 1}),
-        "POST",
-        "/v1/channels",
         {},
         {"type": "web", "name": "A", "config": {"k": 1}},
         envelope(CH),
     ),
     (
         "channel.update",
+        "imbrace_update_channel",
+        {"channel_id": "ch_1"},
         lambda c: c.channel.update("ch_1", name="B"),
-        "PUT",
-        "/v1/channels/ch_1",
         {},
         {"name": "B"},
         envelope(CH),
     ),
-    ("channel.delete", lambda c: c.channel.delete("ch_1"), "DELETE", "/v1/channels/ch_1", {}, None, envelope({})),
-    ("channel.delete_v3", lambda c: c.channel.delete_v3("ch_1"), "DELETE", "/v3/channels/ch_1", {}, None, None),
+    (
+        "channel.delete",
+        "imbrace_delete_channel",
+        {"channel_id": "ch_1"},
+        lambda c: c.channel.delete("ch_1"),
+        {},
+        None,
+        envelope({}),
+    ),
+    (
+        "channel.delete_v3",
+        "imbrace_delete_channel",
+        {"channel_id": "ch_1", "api_version": "v3"},
+        lambda c: c.channel.delete_v3("ch_1"),
+        {},
+        None,
+        None,
+    ),
     (
         "channel.create_web",
+        "imbrace_create_web_channel",
+        {},
         lambda c: c.channel.create_web("W"),
-        "POST",
-        "/v1/channels/_web",
         {},
         {"name": "W"},
         envelope(CH),
     ),
     (
         "channel.create_facebook",
+        "imbrace_create_facebook_channel",
+        {},
         lambda c: c.channel.create_facebook(page_id="p", credential_id="cr", name="F"),
-        "POST",
-        "/v3/channels/_facebook",
         {},
         {"page_id": "p", "credential_id": "cr", "name": "F"},
         envelope(CH),
     ),
     (
         "channel.update_facebook",
+        "imbrace_update_facebook_channel",
+        {},
         lambda c: c.channel.update_facebook("ch_1", page_id="p2"),
-        "PUT",
-        "/v2/channels/_facebook",
         {},
         {"channel_id": "ch_1", "page_id": "p2"},
         envelope(CH),
     ),
     (
         "channel.create_instagram",
+        "imbrace_create_instagram_channel",
+        {},
         lambda c: c.channel.create_instagram("I"),
-        "POST",
-        "/v1/channels/_instagram",
         {},
         {"name": "I"},
         envelope(CH),
     ),
     (
         "channel.create_email",
+        "imbrace_create_email_channel",
+        {},
         lambda c: c.channel.create_email("a@b.co", name="E"),
-        "POST",
-        "/v1/channels/_email",
         {},
         {"email": "a@b.co", "name": "E"},
         envelope(CH),
     ),
     (
         "channel.create_wechat",
+        "imbrace_create_wechat_channel",
+        {},
         lambda c: c.channel.create_wechat("W", config={}),
-        "POST",
-        "/v1/channels/_wechat",
         {},
         {"name": "W", "config": {}},
         envelope(CH),
     ),
     (
         "channel.create_line",
+        "imbrace_create_line_channel",
+        {},
         lambda c: c.channel.create_line("L"),
-        "POST",
-        "/v1/channels/_line",
         {},
         {"name": "L"},
         envelope(CH),
     ),
     (
         "channel.create_whatsapp",
+        "imbrace_create_whatsapp_channel",
+        {},
         lambda c: c.channel.create_whatsapp(phone_number_id="1", access_token=SecretStr("tok-abc-123456")),
-        "POST",
-        "/v1/channels/_whatsapp",
         {},
         {"phone_number_id": "1", "access_token": "tok-abc-123456"},
         envelope(CH),
     ),
     (
         "channel.update_whatsapp",
+        "imbrace_update_whatsapp_channel",
+        {},
         lambda c: c.channel.update_whatsapp("ch_1", name="N"),
-        "PUT",
-        "/v2/channels/_whatsapp",
         {},
         {"channel_id": "ch_1", "name": "N"},
         envelope(CH),
     ),
     (
         "channel.get_facebook_pages",
+        "imbrace_list_facebook_pages",
+        {"credential_id": "cr"},
         lambda c: c.channel.get_facebook_pages("cr"),
-        "GET",
-        "/v1/channels/_facebook/credential/cr",
         {},
         None,
         envelope([{"id": "p"}]),
     ),
     (
         "channel.get_credential",
+        "imbrace_get_credential",
+        {"credential_id": "cr"},
         lambda c: c.channel.get_credential("cr"),
-        "GET",
-        "/v1/channels/credentials/cr",
         {},
         None,
         envelope({"id": "cr"}),
     ),
     (
         "channel.update_credential",
+        "imbrace_update_credential",
+        {"credential_id": "cr"},
         lambda c: c.channel.update_credential("cr", name="n"),
-        "PUT",
-        "/v1/channels/credentials/cr",
         {},
         {"name": "n"},
         envelope({"id": "cr"}),
     ),
     (
         "channel.delete_credential",
+        "imbrace_delete_credential",
+        {"credential_id": "cr"},
         lambda c: c.channel.delete_credential("cr"),
-        "DELETE",
-        "/v1/channels/credentials/cr",
         {},
         None,
         envelope({}),
     ),
     (
         "channel.update_channel_workflow",
+        "imbrace_update_channel_workflow",
+        {"workflow_id": "wf"},
         lambda c: c.channel.update_channel_workflow("wf", channel_id="ch_1"),
-        "PUT",
-        "/v1/channels/workflows/wf",
         {},
         {"channel_id": "ch_1"},
         envelope({}),
     ),
     (
         "channel.delete_channel_workflow",
+        "imbrace_delete_channel_workflow",
+        {"workflow_id": "wf"},
         lambda c: c.channel.delete_channel_workflow("wf"),
-        "DELETE",
-        "/v1/channels/workflows/wf",
         {},
         None,
         envelope({}),
     ),
     (
         "channel.list_assignable_teams",
+        "imbrace_list_assignable_teams",
+        {},
         lambda c: c.channel.list_assignable_teams(),
-        "GET",
-        "/v1/assign/teams/all",
         {},
         None,
         envelope([{"id": "t"}]),
     ),
     (
         "channel.list_team_observers",
+        "imbrace_list_team_observers",
+        {"team_id": "t"},
         lambda c: c.channel.list_team_observers("t"),
-        "GET",
-        "/v1/assign/team/t/observers",
         {},
         None,
         envelope([{"id": "u"}]),
     ),
     (
         "contacts.list",
+        "imbrace_list_contacts",
+        {},
         lambda c: c.contacts.list(limit=2, skip=4),
-        "GET",
-        "/v1/contacts",
         {"limit": "2", "skip": "4"},
         None,
         paged([{"id": "a"}, {"id": "b"}], limit=2, total=9),
     ),
-    ("contacts.get", lambda c: c.contacts.get("a"), "GET", "/v1/contacts/a", {}, None, envelope({"id": "a"})),
+    (
+        "contacts.get",
+        "imbrace_get_contact",
+        {"contact_id": "a"},
+        lambda c: c.contacts.get("a"),
+        {},
+        None,
+        envelope({"id": "a"}),
+    ),
     (
         "contacts.update",
+        "imbrace_update_contact",
+        {"contact_id": "a"},
         lambda c: c.contacts.update("a", phone="+15550001"),
-        "PUT",
-        "/v1/contacts/a",
         {},
         {"phone": "+15550001"},
         envelope({"id": "a"}),
     ),
     (
         "contacts.search",
+        "imbrace_search_contacts",
+        {},
         lambda c: c.contacts.search("lin", limit=3),
-        "GET",
-        "/v1/contacts/_search",
         {"q": "lin", "limit": "3"},
         None,
         paged([{"id": "a"}]),
     ),
     (
         "contacts.export_csv",
+        "imbrace_export_contacts_csv",
+        {},
         lambda c: c.contacts.export_csv(sort="name"),
-        "GET",
-        "/v1/contacts/_export_csv",
         {"sort": "name"},
         None,
         "id\n1\n",
     ),
     (
         "contacts.get_conversations",
+        "imbrace_list_contact_conversations",
+        {"contact_id": "a"},
         lambda c: c.contacts.get_conversations("a", channel_types=["line"]),
-        "GET",
-        "/v1/contacts/a/conversations",
         {"channel_types": "line"},
         None,
         envelope([{"id": "cv"}]),
     ),
     (
         "contacts.get_comments",
+        "imbrace_list_contact_comments",
+        {"contact_id": "a"},
         lambda c: c.contacts.get_comments("a", skip=1),
-        "GET",
-        "/v1/contacts/a/comments",
         {"skip": "1"},
         None,
         paged([]),
     ),
-    ("contacts.get_files", lambda c: c.contacts.get_files("a"), "GET", "/v1/contact/a/files", {}, None, envelope([])),
+    (
+        "contacts.get_files",
+        "imbrace_list_contact_files",
+        {"contact_id": "a"},
+        lambda c: c.contacts.get_files("a"),
+        {},
+        None,
+        envelope([]),
+    ),
     (
         "contacts.get_activities",
+        "imbrace_list_conversation_activities",
+        {"conversation_id": "cv"},
         lambda c: c.contacts.get_activities("cv"),
-        "GET",
-        "/v1/conversations_activities/cv",
         {},
         None,
         envelope([]),
     ),
     (
         "contacts.upload_contacts",
+        "imbrace_upload_contact_file",
+        {},
         lambda c: c.contacts.upload_contacts("a.png", b"\x89PNG", content_type="image/png"),
-        "POST",
-        "/v1/contacts/_fileupload",
         {},
         "multipart",
         envelope({"url": "https://x.test/a.png"}),
     ),
+    # No tool of its own: the SDK's avatar upload is the same request as imbrace_upload_contact_file's.
     (
         "contacts.upload_avatar",
+        "imbrace_upload_contact_file",
+        {},
         lambda c: c.contacts.upload_avatar("b.png", b"\x89PNG"),
-        "POST",
-        "/v1/contacts/_fileupload",
         {},
         "multipart",
         envelope("https://x.test/b.png"),
     ),
     (
         "contacts.list_notifications",
+        "imbrace_list_notifications",
+        {},
         lambda c: c.contacts.list_notifications(limit=1),
-        "GET",
-        "/v1/notifications",
         {"limit": "1"},
         None,
         {"data": [{"id": "n"}], "total": 5, "has_more": True},
     ),
     (
         "contacts.mark_notifications_read",
+        "imbrace_mark_notifications_read",
+        {},
         lambda c: c.contacts.mark_notifications_read(["n"]),
-        "PUT",
-        "/v1/notifications/read",
         {},
         {"notification_id": ["n"]},
         envelope({}),
     ),
     (
         "contacts.mark_notifications_read(all)",
+        "imbrace_mark_notifications_read",
+        {},
         lambda c: c.contacts.mark_notifications_read(),
-        "PUT",
-        "/v1/notifications/read",
         {},
         None,
         envelope({}),
     ),
     (
         "contacts.dismiss_notification",
+        "imbrace_dismiss_notification",
+        {},
         lambda c: c.contacts.dismiss_notification("n"),
-        "DELETE",
-        "/v1/notifications/dismiss",
         {},
         {"notification_id": "n"},
         envelope({}),
     ),
     (
         "contacts.dismiss_all_notifications",
+        "imbrace_dismiss_all_notifications",
+        {},
         lambda c: c.contacts.dismiss_all_notifications(),
-        "DELETE",
-        "/v1/notifications/dismiss/all",
         {},
         None,
         envelope({}),
@@ -347,29 +392,38 @@ IMBRACE_CASES: list[tuple[str, Call, str, str, dict[str, str], Any, Any]] = [
 
 
 @pytest.mark.parametrize(
-    ("label", "invoke", "method", "path", "query", "body", "answer"), IMBRACE_CASES, ids=[c[0] for c in IMBRACE_CASES]
+    ("label", "tool", "params", "invoke", "query", "body", "answer"),
+    IMBRACE_CASES,
+    ids=[c[0] for c in IMBRACE_CASES],
 )
 @respx.mock
 async def test_imbrace_method(
-    label: str, invoke: Call, method: str, path: str, query: dict[str, str], body: Any, answer: Any
+    label: str, tool: str, params: dict[str, str], invoke: Call, query: dict[str, str], body: Any, answer: Any
 ) -> None:
+    assert CONTRACT[tool].provider == "imbrace"
+    expected = CONTRACT[tool].request(params)
     kwargs: dict[str, Any] = (
         {"text": answer, "headers": {"content-type": "text/csv"}} if isinstance(answer, str) else {"json": answer}
     )
-    route = respx.route(method=method, url=IMBRACE + path).respond(200, **kwargs)
+    route = respx.route(method=expected.method, url=IMBRACE + expected.url_path(params)).respond(200, **kwargs)
     async with ImbraceClient(api_key="k-123", organization_id="org-9", gateway_url="https://imbrace.test") as c:
         result = await invoke(c)
     request = route.calls.last.request
     assert route.call_count == 1
     assert dict(request.url.params) == query
+    assert set(query) <= set(expected.query), f"{label} sends query parameters the contract does not name"
     assert request.headers["x-api-key"] == "k-123"
     assert request.headers["x-organization-id"] == "org-9"
-    if body == "multipart":
-        assert b'name="file"' in request.content
+    assert (body == "multipart") == (expected.form is not None)
+    if expected.form is not None:
+        assert f'name="{expected.form}"'.encode() in request.content
     elif body is None:
         assert request.content == b""
+        assert not expected.required_body, f"{label} sent no body; the contract requires {expected.required_body}"
     else:
-        assert json.loads(request.content) == body
+        sent = json.loads(request.content)
+        assert sent == body
+        assert expected.required_body <= set(sent) <= expected.body_fields, f"{label} body is not the contract's"
     assert result is not None
 
 
@@ -446,6 +500,66 @@ BIRD_CH = {
     ],
     "connectionParams": [{"key": "token", "value": "abc-secret-9999", "visibility": "hidden"}],
 }
+BirdCall = Callable[[BirdClient], Awaitable[Any]]
+
+# method call, tool, the arguments that fill the contract path ({ws} defaults to the client's "ws1"), the
+# call, query, answer. Bird requests carry no body.
+BIRD_CASES: list[tuple[str, str, dict[str, str], BirdCall, dict[str, str], Any]] = [
+    (
+        "channels.list",
+        "bird_list_channels",
+        {},
+        lambda b: b.channels.list(limit=5, page_token="t2"),
+        {"limit": "5", "pageToken": "t2"},
+        {"results": [BIRD_CH], "nextPageToken": None},
+    ),
+    (
+        "channels.list(workspace_id)",
+        "bird_list_channels",
+        {"workspace_id": "ws-2"},
+        lambda b: b.channels.list(workspace_id="ws-2"),
+        {},
+        {"results": []},
+    ),
+    ("channels.get", "bird_get_channel", {"channel_id": "bc_1"}, lambda b: b.channels.get("bc_1"), {}, BIRD_CH),
+    (
+        "channels.get_contact",
+        "bird_check_service_window",
+        {"channel_id": "bc_1", "contact_id": "x"},
+        lambda b: b.channels.get_contact("bc_1", "x"),
+        {},
+        {"serviceWindowExpireAt": None, "isPermanentSession": True},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("label", "tool", "params", "invoke", "query", "answer"), BIRD_CASES, ids=[c[0] for c in BIRD_CASES]
+)
+@respx.mock
+async def test_bird_method(
+    label: str, tool: str, params: dict[str, str], invoke: BirdCall, query: dict[str, str], answer: Any
+) -> None:
+    assert CONTRACT[tool].provider == "bird"
+    expected = CONTRACT[tool].request(params)
+    route = respx.route(method=expected.method, url=BIRD + expected.url_path(params, workspace="ws1"))
+    route.respond(200, json=answer)
+    async with BirdClient(access_key="ak-1", workspace_id="ws1", api_url=BIRD) as bird:
+        result = await invoke(bird)
+    assert route.call_count == 1
+    request = route.calls.last.request
+    assert dict(request.url.params) == query
+    assert set(query) <= set(expected.query), f"{label} sends query parameters the contract does not name"
+    assert request.headers["authorization"] == "AccessKey ak-1" and "x-api-key" not in request.headers
+    assert request.content == b"" and not expected.body
+    assert result is not None
+
+
+def test_every_contract_request_has_a_client_case() -> None:
+    """Each request the contract names is sent by some client method (the SDK layer under every tool)."""
+    sent = {(tool, CONTRACT[tool].request(params)) for _, tool, params, *_ in IMBRACE_CASES}
+    sent |= {(tool, CONTRACT[tool].request(params)) for _, tool, params, *_ in BIRD_CASES}
+    assert sent == {(t.name, req) for t in CONTRACT.values() for req in t.requests}
 
 
 @respx.mock

@@ -23,8 +23,10 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from channel_mcp.manifests import settings_spec
+from channel_mcp.manifests import TOOLS_END, TOOLS_START, settings_spec
+from channel_mcp.tools import ALL_TOOLS
 
+FIX = "run `.venv/bin/python -m channel_mcp.manifests --write` and commit the result"
 ROOT = Path(__file__).resolve().parents[1]
 MANIFESTS = ROOT / "manifests"
 DATA = Path(__file__).resolve().parent / "data"
@@ -44,58 +46,8 @@ SECRET_ENV_VARS = frozenset(s.env for s in SPECS if s.secret)
 PROVIDER_SECRETS = frozenset({"IMBRACE_API_KEY", "IMBRACE_ACCESS_TOKEN", "BIRD_ACCESS_KEY"})
 LAUNCHER = "uvx"
 
-# shared/api-contract.md: the public tool surface, by toolset.
-CONTRACT_TOOLS: dict[str, tuple[str, ...]] = {
-    "imbrace_channels": (
-        "imbrace_list_channels",
-        "imbrace_get_channel",
-        "imbrace_count_channels",
-        "imbrace_create_channel",
-        "imbrace_update_channel",
-        "imbrace_delete_channel",
-        "imbrace_create_web_channel",
-        "imbrace_create_facebook_channel",
-        "imbrace_update_facebook_channel",
-        "imbrace_create_instagram_channel",
-        "imbrace_create_email_channel",
-        "imbrace_create_wechat_channel",
-        "imbrace_create_line_channel",
-        "imbrace_create_whatsapp_channel",
-        "imbrace_update_whatsapp_channel",
-    ),
-    "imbrace_credentials": (
-        "imbrace_list_facebook_pages",
-        "imbrace_get_credential",
-        "imbrace_update_credential",
-        "imbrace_delete_credential",
-    ),
-    "imbrace_workflows": (
-        "imbrace_update_channel_workflow",
-        "imbrace_delete_channel_workflow",
-        "imbrace_list_assignable_teams",
-        "imbrace_list_team_observers",
-    ),
-    "imbrace_contacts": (
-        "imbrace_list_contacts",
-        "imbrace_get_contact",
-        "imbrace_update_contact",
-        "imbrace_search_contacts",
-        "imbrace_export_contacts_csv",
-        "imbrace_list_contact_conversations",
-        "imbrace_list_contact_comments",
-        "imbrace_list_contact_files",
-        "imbrace_list_conversation_activities",
-        "imbrace_upload_contact_file",
-    ),
-    "imbrace_notifications": (
-        "imbrace_list_notifications",
-        "imbrace_mark_notifications_read",
-        "imbrace_dismiss_notification",
-        "imbrace_dismiss_all_notifications",
-    ),
-    "bird_channels": ("bird_list_channels", "bird_get_channel", "bird_check_service_window"),
-}
-ALL_TOOLS = frozenset(name for names in CONTRACT_TOOLS.values() for name in names)
+# The tool registry is the one list of tools: the manifests and the README follow it.
+TOOLS = ALL_TOOLS
 PROMPTS = frozenset({"audit_channels", "contact_360", "whatsapp_send_check"})
 
 # Kubernetes versions to validate against: the oldest the pinned kubernetes-validate range
@@ -347,11 +299,11 @@ def test_mcpb_user_config_is_wired_and_secrets_are_sensitive(mcpb_manifest: dict
         assert "default" not in option or not option.get("sensitive"), key
 
 
-def test_mcpb_lists_the_contract_tools_and_prompts(mcpb_manifest: dict[str, Any]) -> None:
+def test_mcpb_lists_the_registry_tools_and_prompts(mcpb_manifest: dict[str, Any]) -> None:
     names = [tool["name"] for tool in mcpb_manifest["tools"]]
     assert len(names) == len(set(names))
-    assert set(names) == ALL_TOOLS
-    assert len(ALL_TOOLS) == 40
+    assert names == [spec.name for spec in TOOLS], FIX
+    assert mcpb_manifest["tools"] == [{"name": s.name, "description": s.description} for s in TOOLS], FIX
     assert all(tool.get("description", "").strip() for tool in mcpb_manifest["tools"])
     assert mcpb_manifest.get("tools_generated", False) is False
 
@@ -648,7 +600,7 @@ def test_containerfile(deployment: dict[str, Any], container: dict[str, Any]) ->
 
 # --------------------------------------------------------------------------- one source: the settings model
 
-FIX = "run `.venv/bin/python -m channel_mcp.manifests --write` and commit the result"
+"run `.venv/bin/python -m channel_mcp.manifests --write` and commit the result"
 
 
 def test_every_settings_field_is_declared() -> None:
@@ -779,3 +731,46 @@ def test_a_new_settings_field_is_picked_up(monkeypatch: pytest.MonkeyPatch) -> N
     assert specs["CHANNEL_MCP_HTTP_EXTRA_SECRET"].secret is True
     assert specs["HTTP_EXTRA_LIMIT"].default == "7" and specs["HTTP_EXTRA_LIMIT"].minimum == 1
     assert manifests.stale_files(ROOT), "the committed manifests lack the new fields, so --check must fail"
+
+
+# --------------------------------------------------------------------------- one source: the tool registry
+
+
+def _readme_tool_block() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    return readme.split(TOOLS_START + "\n", 1)[1].split(TOOLS_END, 1)[0]
+
+
+def test_readme_tool_table_is_what_the_cli_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    from channel_mcp.cli import main
+
+    main(["tools", "--markdown"])
+    assert _readme_tool_block() == capsys.readouterr().out, FIX
+
+
+def test_readme_tool_table_lists_the_registry() -> None:
+    rows = [line.split("|")[1:-1] for line in _readme_tool_block().splitlines() if line.startswith("| `")]
+    assert [row[0].strip().strip("`") for row in rows] == [spec.name for spec in TOOLS], FIX
+    for row, spec in zip(rows, TOOLS, strict=True):
+        assert row[1].strip() == spec.toolset
+        assert row[2].strip() == spec.description
+        ann = row[3].split()
+        assert (ann[0] == "RO") is spec.annotations.read_only, spec.name
+        assert (ann[0] == "D") is spec.annotations.destructive, spec.name
+        assert ("idem" in ann) is (spec.annotations.idempotent and not spec.annotations.read_only), spec.name
+
+
+def test_a_new_tool_is_picked_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Adding a tool to a toolset needs no edit here or in the generator: the README and the MCPB manifest follow.
+    import dataclasses
+
+    from channel_mcp import manifests
+
+    [template] = [spec for spec in TOOLS if spec.name == "imbrace_get_channel"]
+    grown = dataclasses.replace(template, name="imbrace_get_channel_twice", description="Get one channel twice.")
+    monkeypatch.setattr(manifests, "ALL_TOOLS", [*TOOLS, grown])
+    assert "| `imbrace_get_channel_twice` | imbrace_channels | Get one channel twice. | RO |" in (
+        manifests.tools_markdown([*TOOLS, grown])
+    )
+    stale = {str(p.relative_to(ROOT)) for p in manifests.stale_files(ROOT)}
+    assert stale == {"README.md", "manifests/mcpb/manifest.json"}

@@ -1,4 +1,5 @@
-"""One loop over every tool: names, toolsets and annotations as in the contract, described arguments,
+"""One loop over every tool: names, order, toolsets, annotations and arguments as in the contract (its
+transcription, tests/contract.py, checked here against shared/api-contract.md), described arguments,
 no unions, strict-friendly input schemas, capped descriptions, a request test per tool, and committed
 schema snapshots."""
 
@@ -15,121 +16,97 @@ import pytest
 import channel_mcp
 from channel_mcp.tools import ALL_TOOLS, TOOLSETS
 from channel_mcp.tools.declare import SCHEMAS_FILE, ToolSpec, generate_schemas
+from tests import contract
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPS = Path(__file__).parent / "toolsnaps"
 CONTRACT_FILE = ROOT.parent / "shared" / "api-contract.md"
 MAX_DESCRIPTION = 120
 
-# name -> (toolset, annotation code) transcribed from shared/api-contract.md; checked against it when present.
-CONTRACT: dict[str, tuple[str, str]] = {
-    **{
-        n: ("imbrace_channels", a)
-        for n, a in {
-            "imbrace_list_channels": "RO",
-            "imbrace_get_channel": "RO",
-            "imbrace_count_channels": "RO",
-            "imbrace_create_channel": "W",
-            "imbrace_update_channel": "W idem",
-            "imbrace_delete_channel": "D idem",
-            "imbrace_create_web_channel": "W",
-            "imbrace_create_facebook_channel": "W",
-            "imbrace_update_facebook_channel": "W idem",
-            "imbrace_create_instagram_channel": "W",
-            "imbrace_create_email_channel": "W",
-            "imbrace_create_wechat_channel": "W",
-            "imbrace_create_line_channel": "W",
-            "imbrace_create_whatsapp_channel": "W",
-            "imbrace_update_whatsapp_channel": "W idem",
-        }.items()
-    },
-    **{
-        n: ("imbrace_credentials", a)
-        for n, a in {
-            "imbrace_list_facebook_pages": "RO",
-            "imbrace_get_credential": "RO",
-            "imbrace_update_credential": "W idem",
-            "imbrace_delete_credential": "D idem",
-        }.items()
-    },
-    **{
-        n: ("imbrace_workflows", a)
-        for n, a in {
-            "imbrace_update_channel_workflow": "W idem",
-            "imbrace_delete_channel_workflow": "D idem",
-            "imbrace_list_assignable_teams": "RO",
-            "imbrace_list_team_observers": "RO",
-        }.items()
-    },
-    **{
-        n: ("imbrace_contacts", a)
-        for n, a in {
-            "imbrace_list_contacts": "RO",
-            "imbrace_get_contact": "RO",
-            "imbrace_update_contact": "W idem",
-            "imbrace_search_contacts": "RO",
-            "imbrace_export_contacts_csv": "RO",
-            "imbrace_list_contact_conversations": "RO",
-            "imbrace_list_contact_comments": "RO",
-            "imbrace_list_contact_files": "RO",
-            "imbrace_list_conversation_activities": "RO",
-            "imbrace_upload_contact_file": "W",
-        }.items()
-    },
-    **{
-        n: ("imbrace_notifications", a)
-        for n, a in {
-            "imbrace_list_notifications": "RO",
-            "imbrace_mark_notifications_read": "W idem",
-            "imbrace_dismiss_notification": "D idem",
-            "imbrace_dismiss_all_notifications": "D idem",
-        }.items()
-    },
-    **{n: ("bird_channels", "RO") for n in ("bird_list_channels", "bird_get_channel", "bird_check_service_window")},
-}
-# Argument names per tool, as in the contract (confirm is the safety layer's, on destructive tools only).
-ARGS: dict[str, set[str]] = {
-    "imbrace_list_channels": {"type", "limit", "offset"},
-    "imbrace_get_channel": {"channel_id"},
-    "imbrace_count_channels": set(),
-    "imbrace_create_channel": {"type", "name", "config"},
-    "imbrace_update_channel": {"channel_id", "name", "active", "config"},
-    "imbrace_delete_channel": {"channel_id", "api_version"},
-    "imbrace_create_web_channel": {"name"},
-    "imbrace_create_facebook_channel": {"page_id", "credential_id", "name"},
-    "imbrace_update_facebook_channel": {"channel_id", "page_id", "credential_id", "name", "config"},
-    "imbrace_create_instagram_channel": {"name", "config"},
-    "imbrace_create_email_channel": {"email", "name", "config"},
-    "imbrace_create_wechat_channel": {"name", "config"},
-    "imbrace_create_line_channel": {"name", "config"},
-    "imbrace_create_whatsapp_channel": {"phone_number_id", "access_token", "name", "config"},
-    "imbrace_update_whatsapp_channel": {"channel_id", "phone_number_id", "access_token", "name", "config"},
-    "imbrace_list_facebook_pages": {"credential_id"},
-    "imbrace_get_credential": {"credential_id"},
-    "imbrace_update_credential": {"credential_id", "name", "credentials"},
-    "imbrace_delete_credential": {"credential_id"},
-    "imbrace_update_channel_workflow": {"workflow_id", "channel_id", "config"},
-    "imbrace_delete_channel_workflow": {"workflow_id"},
-    "imbrace_list_assignable_teams": set(),
-    "imbrace_list_team_observers": {"team_id"},
-    "imbrace_list_contacts": {"limit", "skip"},
-    "imbrace_get_contact": {"contact_id"},
-    "imbrace_update_contact": {"contact_id", "name", "email", "phone"},
-    "imbrace_search_contacts": {"q", "limit", "skip"},
-    "imbrace_export_contacts_csv": {"sort"},
-    "imbrace_list_contact_conversations": {"contact_id", "channel_types"},
-    "imbrace_list_contact_comments": {"contact_id", "limit", "skip"},
-    "imbrace_list_contact_files": {"contact_id"},
-    "imbrace_list_conversation_activities": {"conversation_id"},
-    "imbrace_upload_contact_file": {"filename", "content_base64", "content_type"},
-    "imbrace_list_notifications": {"limit", "skip"},
-    "imbrace_mark_notifications_read": {"notification_ids"},
-    "imbrace_dismiss_notification": {"notification_id"},
-    "imbrace_dismiss_all_notifications": set(),
-    "bird_list_channels": {"limit", "page_token", "workspace_id"},
-    "bird_get_channel": {"channel_id", "workspace_id"},
-    "bird_check_service_window": {"channel_id", "contact_id", "workspace_id"},
-}
+# (toolset, annotation code, required, optional, secret arguments, requests as (method, path with its
+# placeholders blanked, query names, body fields, multipart field)): what the markdown and the transcription
+# are compared on.
+RequestShape = tuple[str, str, tuple[str, ...], tuple[str, ...], str | None]
+Shape = tuple[str, str, tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[RequestShape, ...]]
+
+
+def _blank(path: str) -> str:
+    """The contract names some placeholders differently from the arguments (`{id}`); compare the shape."""
+    return re.sub(r"\{\w+\}", "{}", path)
+
+
+def shape(tool: contract.Tool) -> Shape:
+    requests = tuple((r.method, _blank(r.path), r.query, r.body, r.form) for r in tool.requests)
+    return (tool.toolset, tool.annotations, tool.required, tool.optional, tool.secret, requests)
+
+
+def _items(cell: str) -> list[str]:
+    """The comma-separated items of a cell, not splitting inside brackets."""
+    items, depth, current = [], 0, ""
+    for char in cell:
+        depth += (char in "([{") - (char in ")]}")
+        if char == "," and depth == 0:
+            items.append(current.strip())
+            current = ""
+        else:
+            current += char
+    return [item for item in (*items, current.strip()) if item]
+
+
+def parse_contract(text: str) -> dict[str, Shape]:
+    """Every tool row of shared/api-contract.md, read as the transcription is written."""
+    toolset = ""
+    parsed: dict[str, Shape] = {}
+    for line in text.splitlines():
+        if m := re.match(r"^### `(\w+)`", line):
+            toolset = m.group(1)
+        if not re.match(r"^\| (?:imbrace|bird)_\w+ \|", line):
+            continue
+        name, args_cell, request_cell, code_cell = (cell.strip() for cell in line.strip()[1:-1].split(" | "))
+        assert re.fullmatch(r"RO|W|W idem|D idem", code_cell), line
+        required: list[str] = []
+        optional: list[str] = []
+        secret: list[str] = []
+        for item in [] if args_cell == "—" else _items(args_cell):
+            arg = re.fullmatch(r"(\w+)(\?)?(?: \((.*)\))?", item)
+            assert arg, f"{name}: cannot read argument {item!r}"
+            (optional if arg.group(2) else required).append(arg.group(1))
+            if "secret" in (arg.group(3) or ""):
+                secret.append(arg.group(1))
+        method, rest = request_cell.split(" ", 1)
+        paths = re.findall(r"(?:^| or )(/[^\s?,]+)", rest)
+        query = re.match(r"/[^\s?,]+\?(\S+)", rest)
+        body_cell = re.search(r" \{(.*?)\}(?: |$)", rest)
+        body: list[str] = []
+        for item in _items(body_cell.group(1)) if body_cell else []:
+            if item == "...given fields":
+                body += [f"{arg}?" for arg in optional]
+            else:
+                field = re.match(r"\w+\??", item)
+                assert field, f"{name}: cannot read body field {item!r}"
+                body.append(field.group(0))
+        if "no body when omitted" in rest:
+            body = [field if field.endswith("?") else f"{field}?" for field in body]
+        form = re.search(r"multipart field `(\w+)`", rest)
+        assert paths, f"{name}: no path in {request_cell!r}"
+        parsed[name] = (
+            toolset,
+            code_cell,
+            tuple(required),
+            tuple(optional),
+            tuple(secret),
+            tuple(
+                (
+                    method,
+                    _blank(path),
+                    tuple(p.split("=")[0] for p in query.group(1).split("&")) if query else (),
+                    tuple(body),
+                    form.group(1) if form else None,
+                )
+                for path in paths
+            ),
+        )
+    return parsed
 
 
 def code(spec: ToolSpec[Any, Any]) -> str:
@@ -141,36 +118,52 @@ def code(spec: ToolSpec[Any, Any]) -> str:
 
 @pytest.mark.skipif(not CONTRACT_FILE.exists(), reason="shared/api-contract.md is not beside the repo")
 def test_transcription_matches_shared_contract() -> None:
-    text = CONTRACT_FILE.read_text()
-    toolset = ""
-    parsed: dict[str, tuple[str, str]] = {}
-    for line in text.splitlines():
-        if m := re.match(r"^### `(\w+)`", line):
-            toolset = m.group(1)
-        elif m := re.match(r"^\| ((?:imbrace|bird)_\w+) \|.*\| ([A-Z]+(?: idem)?) \|$", line):
-            parsed[m.group(1)] = (toolset, m.group(2))
-    assert parsed == CONTRACT
+    parsed = parse_contract(CONTRACT_FILE.read_text())
+    assert list(parsed) == contract.names()
+    for name, tool in contract.CONTRACT.items():
+        assert parsed[name] == shape(tool), name
+
+
+def test_transcription_requests_name_their_arguments() -> None:
+    """Placeholders are required arguments (`{ws}` is the workspace, from `workspace_id` or the default);
+    a request picked by an argument value comes after the tool's default one."""
+    for tool in contract.CONTRACT.values():
+        assert tool.requests and not tool.requests[0].when, tool.name
+        assert set(tool.secret) <= tool.args, tool.name
+        for req in tool.requests:
+            assert set(req.placeholders) - {"ws"} <= set(tool.required), (tool.name, req.path)
+            assert ("ws" in req.placeholders) == (tool.provider == "bird" and "workspace_id" in tool.args)
+            assert {key for key, _ in req.when} <= tool.args, tool.name
+            assert not (req.body and req.form), tool.name
+        assert len({tool.request(dict(req.when)) for req in tool.requests}) == len(tool.requests), tool.name
 
 
 def test_names_toolsets_and_annotations_match_contract() -> None:
     names = [t.name for t in ALL_TOOLS]
-    assert len(names) == len(set(names)) == 40
-    assert {t.name: (t.toolset, code(t)) for t in ALL_TOOLS} == CONTRACT
-    assert set(TOOLSETS) == {v[0] for v in CONTRACT.values()}
+    assert len(names) == len(set(names))
+    assert names == contract.names()
+    assert {t.name: (t.toolset, t.provider, code(t)) for t in ALL_TOOLS} == {
+        c.name: (c.toolset, c.provider, c.annotations) for c in contract.CONTRACT.values()
+    }
+    assert {toolset: [t.name for t in tools] for toolset, tools in TOOLSETS.items()} == contract.TOOLSETS
+    assert list(TOOLSETS) == list(contract.TOOLSETS)
 
 
 @pytest.mark.parametrize("spec", ALL_TOOLS, ids=lambda s: s.name)
 def test_tool_declaration(spec: ToolSpec[Any, Any]) -> None:
     schema = spec.input_schema()
     props = schema.get("properties", {})
-    expected = ARGS[spec.name] | ({"confirm"} if spec.annotations.destructive else set())
+    entry = contract.CONTRACT[spec.name]
+    expected = entry.args | ({"confirm"} if spec.annotations.destructive else set())
     assert set(props) == expected
+    assert set(schema.get("required", ())) == set(entry.required)
+    assert set(spec.secret_args) == set(entry.secret)
     for name, prop in props.items():
         assert prop.get("description"), f"{spec.name}.{name} has no description"
     # No unions: an optional is nullable through a type array (["integer", "null"]), never an anyOf.
     assert "anyOf" not in json.dumps(schema) and "oneOf" not in json.dumps(schema), "no unions in inputs"
     assert 0 < len(spec.description) <= MAX_DESCRIPTION
-    assert spec.title and spec.lists_with in CONTRACT
+    assert spec.title and spec.lists_with in contract.CONTRACT
     if spec.annotations.destructive:
         assert "explicitly confirmed" in props["confirm"]["description"]
         assert spec.describe_target is not None

@@ -1,7 +1,8 @@
 """Every tool, through the real MCP protocol (in-memory client), sends exactly the contract's request.
 
-One row per tool: the arguments, then the method, path, query and JSON body that must reach the fake
-upstream, with the provider's auth header, and an answer that must come back as structured content.
+One row per tool: the arguments, then the query and JSON body that must reach the fake upstream at the
+method and path the contract gives (tests/contract.py, shared with the client tests), with the provider's
+auth header, and an answer that must come back as structured content.
 The fake upstream answers exactly as documented (seeds/), and the structured content must carry the
 documented field names (`DOCUMENTED_FIELDS`), never the names we used to invent.
 """
@@ -20,6 +21,7 @@ from mcp_types import CallToolResult
 from channel_mcp.config import Settings
 from channel_mcp.tools import ALL_TOOLS
 from tests.conftest import BIRD, BIRD_KEY, IMBRACE, IMBRACE_KEY, WS, connect, envelope, paged
+from tests.contract import CONTRACT
 
 TS = "2025-03-03T08:00:00.000Z"
 # Documented shapes (seeds/000, 001, 002), every field filled.
@@ -125,53 +127,32 @@ INVENTED = {"channel_type", "phone", "content", "filename", "id_"}
 CREDENTIAL = {"_id": "cr_1", "type": "facebook", "name": "FB app"}
 OK = envelope({"id": "x", "deleted": True})
 
-# tool, arguments, method, path, query, body, upstream answer
-CASES: list[tuple[str, dict[str, Any], str, str, dict[str, str], Any, Any]] = [
+# tool, arguments, query, JSON body (None = no body, "multipart" = an upload), upstream answer; the method
+# and path come from the contract (tests/contract.py).
+CASES: list[tuple[str, dict[str, Any], dict[str, str], Any, Any]] = [
     (
         "imbrace_list_channels",
         {"type": "whatsapp", "limit": 10, "offset": 20},
-        "GET",
-        "/v1/channels",
         {"type": "whatsapp", "limit": "10", "offset": "20"},
         None,
         paged([CH]),
     ),
-    ("imbrace_get_channel", {"channel_id": "ch_1"}, "GET", "/v1/channels/ch_1", {}, None, envelope(CH)),
-    ("imbrace_count_channels", {}, "GET", "/v1/channels/_count", {}, None, envelope({"count": 12})),
+    ("imbrace_get_channel", {"channel_id": "ch_1"}, {}, None, envelope(CH)),
+    ("imbrace_count_channels", {}, {}, None, envelope({"count": 12})),
     (
         "imbrace_create_channel",
         {"type": "line", "name": "LINE JP"},
-        "POST",
-        "/v1/channels",
         {},
         {"type": "line", "name": "LINE JP"},
         envelope(CH),
     ),
-    (
-        "imbrace_update_channel",
-        {"channel_id": "ch_1", "active": False},
-        "PUT",
-        "/v1/channels/ch_1",
-        {},
-        {"active": False},
-        envelope(CH),
-    ),
-    ("imbrace_delete_channel", {"channel_id": "ch_1", "confirm": True}, "DELETE", "/v1/channels/ch_1", {}, None, OK),
-    (
-        "imbrace_delete_channel",
-        {"channel_id": "ch_1", "api_version": "v3", "confirm": True},
-        "DELETE",
-        "/v3/channels/ch_1",
-        {},
-        None,
-        OK,
-    ),
-    ("imbrace_create_web_channel", {"name": "Site"}, "POST", "/v1/channels/_web", {}, {"name": "Site"}, envelope(CH)),
+    ("imbrace_update_channel", {"channel_id": "ch_1", "active": False}, {}, {"active": False}, envelope(CH)),
+    ("imbrace_delete_channel", {"channel_id": "ch_1", "confirm": True}, {}, None, OK),
+    ("imbrace_delete_channel", {"channel_id": "ch_1", "api_version": "v3", "confirm": True}, {}, None, OK),
+    ("imbrace_create_web_channel", {"name": "Site"}, {}, {"name": "Site"}, envelope(CH)),
     (
         "imbrace_create_facebook_channel",
         {"page_id": "p1", "credential_id": "cr_1"},
-        "POST",
-        "/v3/channels/_facebook",
         {},
         {"page_id": "p1", "credential_id": "cr_1"},
         envelope(CH),
@@ -179,8 +160,6 @@ CASES: list[tuple[str, dict[str, Any], str, str, dict[str, str], Any, Any]] = [
     (
         "imbrace_update_facebook_channel",
         {"channel_id": "ch_1", "name": "FB"},
-        "PUT",
-        "/v2/channels/_facebook",
         {},
         {"channel_id": "ch_1", "name": "FB"},
         envelope(CH),
@@ -188,36 +167,16 @@ CASES: list[tuple[str, dict[str, Any], str, str, dict[str, str], Any, Any]] = [
     (
         "imbrace_create_instagram_channel",
         {"name": "IG", "config": {"a": 1}},
-        "POST",
-        "/v1/channels/_instagram",
         {},
         {"name": "IG", "config": {"a": 1}},
         envelope(CH),
     ),
-    (
-        "imbrace_create_email_channel",
-        {"email": "help@example.com"},
-        "POST",
-        "/v1/channels/_email",
-        {},
-        {"email": "help@example.com"},
-        envelope(CH),
-    ),
-    (
-        "imbrace_create_wechat_channel",
-        {"name": "WeChat"},
-        "POST",
-        "/v1/channels/_wechat",
-        {},
-        {"name": "WeChat"},
-        envelope(CH),
-    ),
-    ("imbrace_create_line_channel", {"name": "LINE"}, "POST", "/v1/channels/_line", {}, {"name": "LINE"}, envelope(CH)),
+    ("imbrace_create_email_channel", {"email": "help@example.com"}, {}, {"email": "help@example.com"}, envelope(CH)),
+    ("imbrace_create_wechat_channel", {"name": "WeChat"}, {}, {"name": "WeChat"}, envelope(CH)),
+    ("imbrace_create_line_channel", {"name": "LINE"}, {}, {"name": "LINE"}, envelope(CH)),
     (
         "imbrace_create_whatsapp_channel",
         {"phone_number_id": "1555", "access_token": "wa-secret-token-123456"},
-        "POST",
-        "/v1/channels/_whatsapp",
         {},
         {"phone_number_id": "1555", "access_token": "wa-secret-token-123456"},
         envelope(CH),
@@ -225,26 +184,14 @@ CASES: list[tuple[str, dict[str, Any], str, str, dict[str, str], Any, Any]] = [
     (
         "imbrace_update_whatsapp_channel",
         {"channel_id": "ch_1", "access_token": "wa-secret-token-654321"},
-        "PUT",
-        "/v2/channels/_whatsapp",
         {},
         {"channel_id": "ch_1", "access_token": "wa-secret-token-654321"},
         envelope(CH),
     ),
-    (
-        "imbrace_list_facebook_pages",
-        {"credential_id": "cr_1"},
-        "GET",
-        "/v1/channels/_facebook/credential/cr_1",
-        {},
-        None,
-        envelope([{"_id": "p1", "name": "Shop"}]),
-    ),
+    ("imbrace_list_facebook_pages", {"credential_id": "cr_1"}, {}, None, envelope([{"_id": "p1", "name": "Shop"}])),
     (
         "imbrace_get_credential",
         {"credential_id": "cr_1"},
-        "GET",
-        "/v1/channels/credentials/cr_1",
         {},
         None,
         envelope({**CREDENTIAL, "credentials": {"app_secret": "abcdef0123456789"}}),
@@ -252,99 +199,41 @@ CASES: list[tuple[str, dict[str, Any], str, str, dict[str, str], Any, Any]] = [
     (
         "imbrace_update_credential",
         {"credential_id": "cr_1", "credentials": {"app_secret": "new-secret-99887766"}},
-        "PUT",
-        "/v1/channels/credentials/cr_1",
         {},
         {"credentials": {"app_secret": "new-secret-99887766"}},
         envelope(CREDENTIAL),
     ),
-    (
-        "imbrace_delete_credential",
-        {"credential_id": "cr_1", "confirm": True},
-        "DELETE",
-        "/v1/channels/credentials/cr_1",
-        {},
-        None,
-        OK,
-    ),
+    ("imbrace_delete_credential", {"credential_id": "cr_1", "confirm": True}, {}, None, OK),
     (
         "imbrace_update_channel_workflow",
         {"workflow_id": "wf_1", "channel_id": "ch_1"},
-        "PUT",
-        "/v1/channels/workflows/wf_1",
         {},
         {"channel_id": "ch_1"},
         envelope({"id": "wf_1", "channel_id": "ch_1"}),
     ),
-    (
-        "imbrace_delete_channel_workflow",
-        {"workflow_id": "wf_1", "confirm": True},
-        "DELETE",
-        "/v1/channels/workflows/wf_1",
-        {},
-        None,
-        OK,
-    ),
-    (
-        "imbrace_list_assignable_teams",
-        {},
-        "GET",
-        "/v1/assign/teams/all",
-        {},
-        None,
-        envelope([{"id": "tm_1", "name": "Sales"}]),
-    ),
-    (
-        "imbrace_list_team_observers",
-        {"team_id": "tm_1"},
-        "GET",
-        "/v1/assign/team/tm_1/observers",
-        {},
-        None,
-        envelope([{"id": "u1", "name": "Mai"}]),
-    ),
+    ("imbrace_delete_channel_workflow", {"workflow_id": "wf_1", "confirm": True}, {}, None, OK),
+    ("imbrace_list_assignable_teams", {}, {}, None, envelope([{"id": "tm_1", "name": "Sales"}])),
+    ("imbrace_list_team_observers", {"team_id": "tm_1"}, {}, None, envelope([{"id": "u1", "name": "Mai"}])),
     (
         "imbrace_list_contacts",
         {"limit": 25, "skip": 50},
-        "GET",
-        "/v1/contacts",
         {"limit": "25", "skip": "50"},
         None,
         paged([CONTACT], total=240),
     ),
-    ("imbrace_get_contact", {"contact_id": "ct_1"}, "GET", "/v1/contacts/ct_1", {}, None, envelope(CONTACT)),
+    ("imbrace_get_contact", {"contact_id": "ct_1"}, {}, None, envelope(CONTACT)),
     (
         "imbrace_update_contact",
         {"contact_id": "ct_1", "email": "an@example.org"},
-        "PUT",
-        "/v1/contacts/ct_1",
         {},
         {"email": "an@example.org"},
         envelope(CONTACT),
     ),
-    (
-        "imbrace_search_contacts",
-        {"q": "nguyễn"},
-        "GET",
-        "/v1/contacts/_search",
-        {"q": "nguyễn", "limit": "10"},
-        None,
-        paged([CONTACT]),
-    ),
-    (
-        "imbrace_export_contacts_csv",
-        {"sort": "-name"},
-        "GET",
-        "/v1/contacts/_export_csv",
-        {"sort": "-name"},
-        None,
-        "id,name\nct_1,An\n",
-    ),
+    ("imbrace_search_contacts", {"q": "nguyễn"}, {"q": "nguyễn", "limit": "10"}, None, paged([CONTACT])),
+    ("imbrace_export_contacts_csv", {"sort": "-name"}, {"sort": "-name"}, None, "id,name\nct_1,An\n"),
     (
         "imbrace_list_contact_conversations",
         {"contact_id": "ct_1", "channel_types": ["whatsapp", "web"]},
-        "GET",
-        "/v1/contacts/ct_1/conversations",
         {"channel_types": "whatsapp,web"},
         None,
         envelope([{"id": "cv_1"}]),
@@ -352,8 +241,6 @@ CASES: list[tuple[str, dict[str, Any], str, str, dict[str, str], Any, Any]] = [
     (
         "imbrace_list_contact_comments",
         {"contact_id": "ct_1"},
-        "GET",
-        "/v1/contacts/ct_1/comments",
         {"limit": "20"},
         None,
         paged([{"_id": "cm_1", "text": "VIP", "created_at": TS}]),
@@ -361,8 +248,6 @@ CASES: list[tuple[str, dict[str, Any], str, str, dict[str, str], Any, Any]] = [
     (
         "imbrace_list_contact_files",
         {"contact_id": "ct_1"},
-        "GET",
-        "/v1/contact/ct_1/files",
         {},
         None,
         envelope([{"_id": "f1", "name": "id.pdf", "url": "https://files.test/id.pdf", "size": 10.5}]),
@@ -370,8 +255,6 @@ CASES: list[tuple[str, dict[str, Any], str, str, dict[str, str], Any, Any]] = [
     (
         "imbrace_list_conversation_activities",
         {"conversation_id": "cv_1"},
-        "GET",
-        "/v1/conversations_activities/cv_1",
         {},
         None,
         envelope([{"id": "a1", "type": "assigned"}]),
@@ -379,8 +262,6 @@ CASES: list[tuple[str, dict[str, Any], str, str, dict[str, str], Any, Any]] = [
     (
         "imbrace_upload_contact_file",
         {"filename": "list.csv", "content_base64": base64.b64encode(b"id\n1\n").decode()},
-        "POST",
-        "/v1/contacts/_fileupload",
         {},
         "multipart",
         envelope({"url": "https://files.test/list.csv"}),
@@ -388,8 +269,6 @@ CASES: list[tuple[str, dict[str, Any], str, str, dict[str, str], Any, Any]] = [
     (
         "imbrace_list_notifications",
         {"skip": 5},
-        "GET",
-        "/v1/notifications",
         {"limit": "20", "skip": "5"},
         None,
         paged([{"id": "n1", "title": "New chat", "is_read": False}]),
@@ -397,39 +276,25 @@ CASES: list[tuple[str, dict[str, Any], str, str, dict[str, str], Any, Any]] = [
     (
         "imbrace_mark_notifications_read",
         {"notification_ids": ["n1", "n2"]},
-        "PUT",
-        "/v1/notifications/read",
         {},
         {"notification_id": ["n1", "n2"]},
         envelope({"updated": 2}),
     ),
-    ("imbrace_mark_notifications_read", {}, "PUT", "/v1/notifications/read", {}, None, envelope({"updated": 9})),
-    (
-        "imbrace_dismiss_notification",
-        {"notification_id": "n1", "confirm": True},
-        "DELETE",
-        "/v1/notifications/dismiss",
-        {},
-        {"notification_id": "n1"},
-        OK,
-    ),
-    ("imbrace_dismiss_all_notifications", {"confirm": True}, "DELETE", "/v1/notifications/dismiss/all", {}, None, OK),
+    ("imbrace_mark_notifications_read", {}, {}, None, envelope({"updated": 9})),
+    ("imbrace_dismiss_notification", {"notification_id": "n1", "confirm": True}, {}, {"notification_id": "n1"}, OK),
+    ("imbrace_dismiss_all_notifications", {"confirm": True}, {}, None, OK),
     (
         "bird_list_channels",
         {"limit": 5, "page_token": "tok2"},
-        "GET",
-        f"/workspaces/{WS}/channels",
         {"limit": "5", "pageToken": "tok2"},
         None,
         {"results": [BIRD_CH], "nextPageToken": "tok3"},
     ),
-    ("bird_get_channel", {"channel_id": "bc_1"}, "GET", f"/workspaces/{WS}/channels/bc_1", {}, None, BIRD_CH),
+    ("bird_get_channel", {"channel_id": "bc_1"}, {}, None, BIRD_CH),
     # One GET of the channel (its platformId decides whether a window applies), then the contract's.
     (
         "bird_check_service_window",
         {"channel_id": "bc_1", "contact_id": "bct_1", "workspace_id": "ws-2"},
-        "GET",
-        "/workspaces/ws-2/channels/bc_1/contacts/bct_1",
         {},
         None,
         {"serviceWindowExpireAt": None, "isPermanentSession": False, "metadata": {}},
@@ -439,6 +304,9 @@ CASES: list[tuple[str, dict[str, Any], str, str, dict[str, str], Any, Any]] = [
 
 def test_every_tool_has_a_request_case() -> None:
     assert {t.name for t in ALL_TOOLS} == {case[0] for case in CASES}
+    # Every request the contract names is sent by some case (imbrace_delete_channel has two).
+    sent = {(tool, CONTRACT[tool].request(args)) for tool, args, *_ in CASES}
+    assert sent == {(t.name, req) for t in CONTRACT.values() for req in t.requests}
 
 
 def with_nulls(tool: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -451,7 +319,7 @@ def with_nulls(tool: str, args: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("nulls", [False, True], ids=["omitted", "null"])
 @pytest.mark.parametrize(
-    ("tool", "args", "method", "path", "query", "body", "answer"),
+    ("tool", "args", "query", "body", "answer"),
     CASES,
     ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)],
 )
@@ -461,23 +329,26 @@ async def test_tool_sends_contract_request(
     nulls: bool,
     tool: str,
     args: dict[str, Any],
-    method: str,
-    path: str,
     query: dict[str, str],
     body: Any,
     answer: Any,
 ) -> None:
-    bird = tool.startswith("bird_")
+    entry = CONTRACT[tool]
+    expected = entry.request(args)
+    bird = entry.provider == "bird"
     base = BIRD if bird else IMBRACE
+    url = base + expected.url_path(args, workspace=WS)
     if isinstance(answer, str):
-        route = upstream.route(method=method, url=base + path).respond(
+        route = upstream.route(method=expected.method, url=url).respond(
             200, text=answer, headers={"content-type": "text/csv"}
         )
     else:
-        route = upstream.route(method=method, url=base + path).respond(200, json=answer)
+        route = upstream.route(method=expected.method, url=url).respond(200, json=answer)
     if tool == "bird_check_service_window":
-        channel_path = path.rsplit("/contacts/", 1)[0]
-        upstream.get(base + channel_path).respond(200, json=BIRD_CH)
+        channel = CONTRACT["bird_get_channel"].request(args)
+        upstream.route(method=channel.method, url=base + channel.url_path(args, workspace=WS)).respond(
+            200, json=BIRD_CH
+        )
 
     # An optional given as null must behave exactly as if it were omitted: same request, defaults applied.
     result = await call(tool, with_nulls(tool, args) if nulls else args)
@@ -486,20 +357,25 @@ async def test_tool_sends_contract_request(
     assert route.call_count == 1
     request = route.calls.last.request
     assert dict(request.url.params) == query
+    assert set(query) <= set(expected.query), f"{tool} sends query parameters the contract does not name"
     if bird:
         assert request.headers["authorization"] == f"AccessKey {BIRD_KEY}"
         assert "x-api-key" not in request.headers
     else:
         assert request.headers["x-api-key"] == IMBRACE_KEY
         assert "authorization" not in request.headers
-    if body == "multipart":
+    assert (body == "multipart") == (expected.form is not None)
+    if expected.form is not None:
         assert request.headers["content-type"].startswith("multipart/form-data")
-        assert b'name="file"; filename="list.csv"' in request.content
+        assert f'name="{expected.form}"; filename="{args["filename"]}"'.encode() in request.content
         assert b"Content-Type: text/csv" in request.content
     elif body is None:
         assert request.content == b""
+        assert not expected.required_body, f"{tool} sent no body; the contract requires {expected.required_body}"
     else:
-        assert json.loads(request.content) == body
+        sent = json.loads(request.content)
+        assert sent == body
+        assert expected.required_body <= set(sent) <= expected.body_fields, f"{tool} body is not the contract's"
     assert isinstance(result.structured_content, dict)
     text = result.content[0].text  # type: ignore[union-attr]
     assert json.loads(text) == result.structured_content
@@ -517,7 +393,7 @@ async def test_tool_sends_contract_request(
 async def test_tools_list_has_schemas_and_annotations(settings: Settings) -> None:
     async with connect(settings) as client:
         listed = (await client.list_tools()).tools
-    assert len(listed) == 40
+    assert [tool.name for tool in listed] == [spec.name for spec in ALL_TOOLS]
     for tool in listed:
         assert tool.output_schema and tool.output_schema.get("type") == "object"
         assert tool.annotations is not None and tool.annotations.open_world_hint is True

@@ -42,7 +42,9 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the MCP server (default: stdio)")
     _serve_flags(serve)
     tools = sub.add_parser("tools", help="print the tool table with approximate token cost")
-    tools.add_argument("--json", action="store_true", help="machine-readable output")
+    shape = tools.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="machine-readable output")
+    shape.add_argument("--markdown", action="store_true", help="the README's tool table, as Markdown")
     doctor = sub.add_parser("doctor", help="check the configuration and reach each configured provider")
     doctor.add_argument("--sandbox", action="store_true", default=None, help="check against the built-in sandbox")
     sandbox = sub.add_parser("sandbox", help="serve the simulated iMBRACE + Bird APIs over HTTP")
@@ -72,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser().parse_args(argv)
     command = args.command or "serve"
     if command == "tools":
-        _print_tools(args.json)
+        _print_tools(as_json=args.json, as_markdown=args.markdown)
         return
     if command == "doctor":
         sys.exit(doctor(args))
@@ -203,8 +205,12 @@ def doctor(args: argparse.Namespace) -> int:
     return anyio.run(check)
 
 
-def _print_tools(as_json: bool) -> None:
-    from channel_mcp.server import tool_table
+def _print_tools(*, as_json: bool = False, as_markdown: bool = False) -> None:
+    from channel_mcp.server import tool_table, tools_markdown
+
+    if as_markdown:
+        print(tools_markdown(), end="")
+        return
 
     rows = tool_table()
     if as_json:

@@ -146,3 +146,24 @@ def tool_table(specs: Sequence[ToolSpec[Any, Any]] = ALL_TOOLS) -> list[dict[str
             }
         )
     return rows
+
+
+def tools_markdown(specs: Sequence[ToolSpec[Any, Any]] | None = None) -> str:
+    """The README's tool block, from the registry: a summary line and one table row per tool, in registry
+    order. `channel-mcp tools --markdown` prints exactly this."""
+    tools = list(ALL_TOOLS if specs is None else specs)
+    rows = tool_table(tools)
+    toolsets = len({spec.toolset for spec in tools})
+    total = sum(row["tokens"] for row in rows)
+    lines = [
+        f"{len(tools)} tools in {toolsets} toolsets. Their `tools/list` entries (name, description, input schema)",
+        f"cost about {total:,} tokens in all, {round(total / max(len(tools), 1))} a tool;"
+        " `channel-mcp tools` gives each tool's cost.",
+        "",
+        "| tool | toolset | what it does | ann. |",
+        "|---|---|---|---|",
+    ]
+    for spec, row in zip(tools, rows, strict=True):
+        description = spec.description.replace("|", "\\|")
+        lines.append(f"| `{spec.name}` | {spec.toolset} | {description} | {row['annotations']} |")
+    return "\n".join(lines) + "\n"

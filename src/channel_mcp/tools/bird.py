@@ -11,9 +11,8 @@ from channel_mcp.bird.models import BirdChannel, BirdChannelContact
 from channel_mcp.deps import Deps
 from channel_mcp.models import Page, Result
 from channel_mcp.tools._args import Id, limit
-from channel_mcp.tools.declare import RO, ToolInput, ToolSpec
+from channel_mcp.tools.declare import RO, ToolInput, Toolset
 
-TOOLSET = "bird_channels"
 LIST = "bird_list_channels"
 Workspace = Field(None, description="Workspace; default BIRD_WORKSPACE_ID.")
 BirdChannelId = Field(description="Channel id.")
@@ -168,41 +167,34 @@ async def _window(d: Deps, a: WindowIn) -> ServiceWindow:
     return service_window(contact, a.channel_id, a.contact_id, d.now(), platform_id)
 
 
-TOOLS: list[ToolSpec[Any, Any]] = [
-    ToolSpec(
-        LIST,
-        "List Bird channels",
-        "List the workspace's Bird channels.",
-        TOOLSET,
-        "bird",
-        RO,
-        ListIn,
-        Page[BirdChannel],
-        _list,
-        LIST,
-    ),
-    ToolSpec(
-        "bird_get_channel",
-        "Get Bird channel",
-        "Get one Bird channel.",
-        TOOLSET,
-        "bird",
-        RO,
-        GetIn,
-        BirdChannel,
-        _get,
-        LIST,
-    ),
-    ToolSpec(
-        "bird_check_service_window",
-        "Check service window",
-        "Check a contact's service window: open allows free-form messages, closed needs a template.",
-        TOOLSET,
-        "bird",
-        RO,
-        WindowIn,
-        ServiceWindow,
-        _window,
-        LIST,
-    ),
-]
+toolset = Toolset(name="bird_channels", provider="bird", lists_with=LIST)
+
+toolset.tool(
+    name=LIST,
+    title="List Bird channels",
+    description="List the workspace's Bird channels.",
+    annotations=RO,
+    input=ListIn,
+    output=Page[BirdChannel],
+    handler=_list,
+)
+
+toolset.tool(
+    name="bird_get_channel",
+    title="Get Bird channel",
+    description="Get one Bird channel.",
+    annotations=RO,
+    input=GetIn,
+    output=BirdChannel,
+    handler=_get,
+)
+
+toolset.tool(
+    name="bird_check_service_window",
+    title="Check service window",
+    description="Check a contact's service window: open allows free-form messages, closed needs a template.",
+    annotations=RO,
+    input=WindowIn,
+    output=ServiceWindow,
+    handler=_window,
+)

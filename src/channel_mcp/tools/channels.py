@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -10,9 +10,8 @@ from channel_mcp.deps import Deps
 from channel_mcp.imbrace.models import Channel
 from channel_mcp.models import ActionResult, Page, Result
 from channel_mcp.tools._args import ChannelId, ChannelType, Config, Confirm, Email, Id, Name, OptName, Text, limit
-from channel_mcp.tools.declare import DESTRUCTIVE, RO, WRITE, WRITE_IDEM, ToolInput, ToolSpec, toolset_factory
+from channel_mcp.tools.declare import DESTRUCTIVE, RO, WRITE, WRITE_IDEM, ToolInput, Toolset
 
-TOOLSET = "imbrace_channels"
 LIST = "imbrace_list_channels"
 Secret = Annotated[Text, Field(description="Access token (write-only).")]
 
@@ -194,130 +193,157 @@ async def _update_whatsapp(d: Deps, a: UpdateWhatsappIn) -> Channel:
     )
 
 
-_spec = toolset_factory(TOOLSET, "imbrace", LIST)
+toolset = Toolset(name="imbrace_channels", provider="imbrace", lists_with=LIST)
 
+toolset.tool(
+    name=LIST,
+    title="List channels",
+    description="List iMBRACE channels, optionally of one type.",
+    annotations=RO,
+    input=ListChannelsIn,
+    output=Page[Channel],
+    handler=_list,
+)
 
-TOOLS: list[ToolSpec[Any, Any]] = [
-    _spec(
-        LIST,
-        "List channels",
-        "List iMBRACE channels, optionally of one type.",
-        RO,
-        ListChannelsIn,
-        Page[Channel],
-        _list,
-    ),
-    _spec("imbrace_get_channel", "Get channel", "Get one iMBRACE channel.", RO, ChannelIdIn, Channel, _get),
-    _spec("imbrace_count_channels", "Count channels", "Count iMBRACE channels.", RO, NoArgs, CountOut, _count),
-    _spec(
-        "imbrace_create_channel",
-        "Create channel",
-        "Create a channel of any type.",
-        WRITE,
-        CreateChannelIn,
-        Channel,
-        _create,
-    ),
-    _spec(
-        "imbrace_update_channel",
-        "Update channel",
-        "Rename, (de)activate or reconfigure a channel.",
-        WRITE_IDEM,
-        UpdateChannelIn,
-        Channel,
-        _update,
-    ),
-    _spec(
-        "imbrace_delete_channel",
-        "Delete channel",
-        "Delete a channel permanently.",
-        DESTRUCTIVE,
-        DeleteChannelIn,
-        ActionResult,
-        _delete,
-        describe_target=_describe_channel,
-    ),
-    _spec(
-        "imbrace_create_web_channel",
-        "Create web channel",
-        "Create a website chat channel.",
-        WRITE,
-        NameIn,
-        Channel,
-        _web,
-    ),
-    _spec(
-        "imbrace_create_facebook_channel",
-        "Create Facebook channel",
-        "Connect a Facebook page as a channel.",
-        WRITE,
-        CreateFacebookIn,
-        Channel,
-        _facebook,
-    ),
-    _spec(
-        "imbrace_update_facebook_channel",
-        "Update Facebook channel",
-        "Change a Facebook channel's page, credential, name or config.",
-        WRITE_IDEM,
-        UpdateFacebookIn,
-        Channel,
-        _update_facebook,
-    ),
-    _spec(
-        "imbrace_create_instagram_channel",
-        "Create Instagram channel",
-        "Create an Instagram channel.",
-        WRITE,
-        NameConfigIn,
-        Channel,
-        _instagram,
-    ),
-    _spec(
-        "imbrace_create_email_channel",
-        "Create email channel",
-        "Create an email inbox channel.",
-        WRITE,
-        CreateEmailIn,
-        Channel,
-        _email,
-    ),
-    _spec(
-        "imbrace_create_wechat_channel",
-        "Create WeChat channel",
-        "Create a WeChat channel.",
-        WRITE,
-        NameConfigIn,
-        Channel,
-        _wechat,
-    ),
-    _spec(
-        "imbrace_create_line_channel",
-        "Create LINE channel",
-        "Create a LINE channel.",
-        WRITE,
-        NameConfigIn,
-        Channel,
-        _line,
-    ),
-    _spec(
-        "imbrace_create_whatsapp_channel",
-        "Create WhatsApp channel",
-        "Connect a WhatsApp Business number.",
-        WRITE,
-        CreateWhatsappIn,
-        Channel,
-        _whatsapp,
-        secret_args=("access_token",),
-    ),
-    _spec(
-        "imbrace_update_whatsapp_channel",
-        "Update WhatsApp channel",
-        "Change a WhatsApp channel's number, token, name or config.",
-        WRITE_IDEM,
-        UpdateWhatsappIn,
-        Channel,
-        _update_whatsapp,
-        secret_args=("access_token",),
-    ),
-]
+toolset.tool(
+    name="imbrace_get_channel",
+    title="Get channel",
+    description="Get one iMBRACE channel.",
+    annotations=RO,
+    input=ChannelIdIn,
+    output=Channel,
+    handler=_get,
+)
+
+toolset.tool(
+    name="imbrace_count_channels",
+    title="Count channels",
+    description="Count iMBRACE channels.",
+    annotations=RO,
+    input=NoArgs,
+    output=CountOut,
+    handler=_count,
+)
+
+toolset.tool(
+    name="imbrace_create_channel",
+    title="Create channel",
+    description="Create a channel of any type.",
+    annotations=WRITE,
+    input=CreateChannelIn,
+    output=Channel,
+    handler=_create,
+)
+
+toolset.tool(
+    name="imbrace_update_channel",
+    title="Update channel",
+    description="Rename, (de)activate or reconfigure a channel.",
+    annotations=WRITE_IDEM,
+    input=UpdateChannelIn,
+    output=Channel,
+    handler=_update,
+)
+
+toolset.tool(
+    name="imbrace_delete_channel",
+    title="Delete channel",
+    description="Delete a channel permanently.",
+    annotations=DESTRUCTIVE,
+    input=DeleteChannelIn,
+    output=ActionResult,
+    handler=_delete,
+    describe_target=_describe_channel,
+)
+
+toolset.tool(
+    name="imbrace_create_web_channel",
+    title="Create web channel",
+    description="Create a website chat channel.",
+    annotations=WRITE,
+    input=NameIn,
+    output=Channel,
+    handler=_web,
+)
+
+toolset.tool(
+    name="imbrace_create_facebook_channel",
+    title="Create Facebook channel",
+    description="Connect a Facebook page as a channel.",
+    annotations=WRITE,
+    input=CreateFacebookIn,
+    output=Channel,
+    handler=_facebook,
+)
+
+toolset.tool(
+    name="imbrace_update_facebook_channel",
+    title="Update Facebook channel",
+    description="Change a Facebook channel's page, credential, name or config.",
+    annotations=WRITE_IDEM,
+    input=UpdateFacebookIn,
+    output=Channel,
+    handler=_update_facebook,
+)
+
+toolset.tool(
+    name="imbrace_create_instagram_channel",
+    title="Create Instagram channel",
+    description="Create an Instagram channel.",
+    annotations=WRITE,
+    input=NameConfigIn,
+    output=Channel,
+    handler=_instagram,
+)
+
+toolset.tool(
+    name="imbrace_create_email_channel",
+    title="Create email channel",
+    description="Create an email inbox channel.",
+    annotations=WRITE,
+    input=CreateEmailIn,
+    output=Channel,
+    handler=_email,
+)
+
+toolset.tool(
+    name="imbrace_create_wechat_channel",
+    title="Create WeChat channel",
+    description="Create a WeChat channel.",
+    annotations=WRITE,
+    input=NameConfigIn,
+    output=Channel,
+    handler=_wechat,
+)
+
+toolset.tool(
+    name="imbrace_create_line_channel",
+    title="Create LINE channel",
+    description="Create a LINE channel.",
+    annotations=WRITE,
+    input=NameConfigIn,
+    output=Channel,
+    handler=_line,
+)
+
+toolset.tool(
+    name="imbrace_create_whatsapp_channel",
+    title="Create WhatsApp channel",
+    description="Connect a WhatsApp Business number.",
+    annotations=WRITE,
+    input=CreateWhatsappIn,
+    output=Channel,
+    handler=_whatsapp,
+    secret_args=("access_token",),
+)
+
+toolset.tool(
+    name="imbrace_update_whatsapp_channel",
+    title="Update WhatsApp channel",
+    description="Change a WhatsApp channel's number, token, name or config.",
+    annotations=WRITE_IDEM,
+    input=UpdateWhatsappIn,
+    output=Channel,
+    handler=_update_whatsapp,
+    secret_args=("access_token",),
+)

@@ -7,7 +7,7 @@ import binascii
 import csv
 import io
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, Field, model_validator
 
@@ -24,9 +24,8 @@ from channel_mcp.imbrace.models import (
 )
 from channel_mcp.models import Items, Page, Result
 from channel_mcp.tools._args import ChannelType, ContactId, Email, Id, OptName, Phone, Skip, Text, limit, max_items
-from channel_mcp.tools.declare import RO, WRITE, WRITE_IDEM, ToolInput, ToolSpec, toolset_factory
+from channel_mcp.tools.declare import RO, WRITE, WRITE_IDEM, ToolInput, Toolset
 
-TOOLSET = "imbrace_contacts"
 LIST = "imbrace_list_contacts"
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 CSV_BUDGET = 50_000
@@ -233,83 +232,105 @@ async def _upload(d: Deps, a: UploadIn) -> UploadedFile:
     return await d.imbrace.contacts.upload_contacts(filename, data, content_type=content_type)
 
 
-_spec = toolset_factory(TOOLSET, "imbrace", LIST)
+toolset = Toolset(name="imbrace_contacts", provider="imbrace", lists_with=LIST)
 
+toolset.tool(
+    name=LIST,
+    title="List contacts",
+    description="List contacts, a page at a time.",
+    annotations=RO,
+    input=ListContactsIn,
+    output=Page[Contact],
+    handler=_list,
+)
 
-TOOLS: list[ToolSpec[Any, Any]] = [
-    _spec(LIST, "List contacts", "List contacts, a page at a time.", RO, ListContactsIn, Page[Contact], _list),
-    _spec("imbrace_get_contact", "Get contact", "Get one contact.", RO, ContactIdIn, Contact, _get),
-    _spec(
-        "imbrace_update_contact",
-        "Update contact",
-        "Correct a contact's name, email or phone.",
-        WRITE_IDEM,
-        UpdateContactIn,
-        Contact,
-        _update,
-    ),
-    _spec(
-        "imbrace_search_contacts",
-        "Search contacts",
-        "Find contacts by name, email or phone.",
-        RO,
-        SearchIn,
-        Page[Contact],
-        _search,
-    ),
-    _spec(
-        "imbrace_export_contacts_csv",
-        "Export contacts",
-        "Export all contacts as CSV.",
-        RO,
-        ExportIn,
-        ExportOut,
-        _export,
-    ),
-    _spec(
-        "imbrace_list_contact_conversations",
-        "List contact conversations",
-        "List a contact's conversations.",
-        RO,
-        ConversationsIn,
-        Conversations,
-        _conversations,
-    ),
-    _spec(
-        "imbrace_list_contact_comments",
-        "List contact comments",
-        "List internal notes on a contact.",
-        RO,
-        CommentsIn,
-        Page[ContactComment],
-        _comments,
-    ),
-    _spec(
-        "imbrace_list_contact_files",
-        "List contact files",
-        "List files attached to a contact.",
-        RO,
-        ContactIdIn,
-        Files,
-        _files,
-    ),
-    _spec(
-        "imbrace_list_conversation_activities",
-        "List conversation activities",
-        "List a conversation's activity log.",
-        RO,
-        ActivitiesIn,
-        Activities,
-        _activities,
-    ),
-    _spec(
-        "imbrace_upload_contact_file",
-        "Upload contact file",
-        "Upload a file (base64); returns its URL.",
-        WRITE,
-        UploadIn,
-        UploadedFile,
-        _upload,
-        verify_with="imbrace_list_contact_files for the contact it belongs to",
-    ),
-]
+toolset.tool(
+    name="imbrace_get_contact",
+    title="Get contact",
+    description="Get one contact.",
+    annotations=RO,
+    input=ContactIdIn,
+    output=Contact,
+    handler=_get,
+)
+
+toolset.tool(
+    name="imbrace_update_contact",
+    title="Update contact",
+    description="Correct a contact's name, email or phone.",
+    annotations=WRITE_IDEM,
+    input=UpdateContactIn,
+    output=Contact,
+    handler=_update,
+)
+
+toolset.tool(
+    name="imbrace_search_contacts",
+    title="Search contacts",
+    description="Find contacts by name, email or phone.",
+    annotations=RO,
+    input=SearchIn,
+    output=Page[Contact],
+    handler=_search,
+)
+
+toolset.tool(
+    name="imbrace_export_contacts_csv",
+    title="Export contacts",
+    description="Export all contacts as CSV.",
+    annotations=RO,
+    input=ExportIn,
+    output=ExportOut,
+    handler=_export,
+)
+
+toolset.tool(
+    name="imbrace_list_contact_conversations",
+    title="List contact conversations",
+    description="List a contact's conversations.",
+    annotations=RO,
+    input=ConversationsIn,
+    output=Conversations,
+    handler=_conversations,
+)
+
+toolset.tool(
+    name="imbrace_list_contact_comments",
+    title="List contact comments",
+    description="List internal notes on a contact.",
+    annotations=RO,
+    input=CommentsIn,
+    output=Page[ContactComment],
+    handler=_comments,
+)
+
+toolset.tool(
+    name="imbrace_list_contact_files",
+    title="List contact files",
+    description="List files attached to a contact.",
+    annotations=RO,
+    input=ContactIdIn,
+    output=Files,
+    handler=_files,
+)
+
+toolset.tool(
+    name="imbrace_list_conversation_activities",
+    title="List conversation activities",
+    description="List a conversation's activity log.",
+    annotations=RO,
+    input=ActivitiesIn,
+    output=Activities,
+    handler=_activities,
+)
+
+toolset.tool(
+    name="imbrace_upload_contact_file",
+    title="Upload contact file",
+    description="Upload a file (base64); returns its URL.",
+    annotations=WRITE,
+    input=UploadIn,
+    output=UploadedFile,
+    handler=_upload,
+    verify_with="imbrace_list_contact_files for the contact it belongs to",
+)

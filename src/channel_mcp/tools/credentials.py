@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field, model_validator
 
 from channel_mcp.deps import Deps
 from channel_mcp.imbrace.models import ChannelCredential, FacebookPage
 from channel_mcp.models import ActionResult, Items
 from channel_mcp.tools._args import Bounded, Confirm, CredentialId, OptName
-from channel_mcp.tools.declare import DESTRUCTIVE, RO, WRITE_IDEM, ToolInput, ToolSpec, toolset_factory
+from channel_mcp.tools.declare import DESTRUCTIVE, RO, WRITE_IDEM, ToolInput, Toolset
 
-TOOLSET = "imbrace_credentials"
 GET = "imbrace_get_credential"
 
 
@@ -63,46 +60,46 @@ async def _describe(d: Deps, a: DeleteCredentialIn) -> str:
     return f"delete the {cred.type or ''} credential {cred.name!r} ({a.credential_id})".replace("  ", " ")
 
 
-_spec = toolset_factory(TOOLSET, "imbrace", GET)
+toolset = Toolset(name="imbrace_credentials", provider="imbrace", lists_with=GET)
 
+toolset.tool(
+    name="imbrace_list_facebook_pages",
+    title="List Facebook pages",
+    description="List the Facebook pages a credential can connect.",
+    annotations=RO,
+    input=CredentialIdIn,
+    output=FacebookPages,
+    handler=_pages,
+)
 
-TOOLS: list[ToolSpec[Any, Any]] = [
-    _spec(
-        "imbrace_list_facebook_pages",
-        "List Facebook pages",
-        "List the Facebook pages a credential can connect.",
-        RO,
-        CredentialIdIn,
-        FacebookPages,
-        _pages,
-    ),
-    _spec(
-        GET,
-        "Get credential",
-        "Get a channel credential (secret values masked).",
-        RO,
-        CredentialIdIn,
-        ChannelCredential,
-        _get,
-    ),
-    _spec(
-        "imbrace_update_credential",
-        "Update credential",
-        "Rename a credential or replace its values.",
-        WRITE_IDEM,
-        UpdateCredentialIn,
-        ChannelCredential,
-        _update,
-        secret_args=("credentials",),
-    ),
-    _spec(
-        "imbrace_delete_credential",
-        "Delete credential",
-        "Delete a channel credential permanently.",
-        DESTRUCTIVE,
-        DeleteCredentialIn,
-        ActionResult,
-        _delete,
-        describe_target=_describe,
-    ),
-]
+toolset.tool(
+    name=GET,
+    title="Get credential",
+    description="Get a channel credential (secret values masked).",
+    annotations=RO,
+    input=CredentialIdIn,
+    output=ChannelCredential,
+    handler=_get,
+)
+
+toolset.tool(
+    name="imbrace_update_credential",
+    title="Update credential",
+    description="Rename a credential or replace its values.",
+    annotations=WRITE_IDEM,
+    input=UpdateCredentialIn,
+    output=ChannelCredential,
+    handler=_update,
+    secret_args=("credentials",),
+)
+
+toolset.tool(
+    name="imbrace_delete_credential",
+    title="Delete credential",
+    description="Delete a channel credential permanently.",
+    annotations=DESTRUCTIVE,
+    input=DeleteCredentialIn,
+    output=ActionResult,
+    handler=_delete,
+    describe_target=_describe,
+)

@@ -1,5 +1,10 @@
 """Tool declaration: a tool is one declared `ToolSpec` (name, annotations, input and output models, handler).
 
+Each toolset module declares its tools through one `Toolset`: `toolset.tool(name=..., input=..., output=...,
+handler=...)` is generic in the input and output models, so mypy strict rejects a handler (or a
+`describe_target`) wired to the wrong input model, or returning something other than the output model
+(tests/test_typing.py proves the check fires).
+
 Also the schemas as published: compact, strict-client friendly, generated at build time into schemas.json.
 Running a tool is `tools.runner`; nothing here does I/O beyond reading schemas.json.
 """
@@ -26,7 +31,7 @@ Provider = Literal["imbrace", "bird"]
 class ToolInput(BaseModel):
     """Base of every input model: unknown arguments are refused, and values never echo into errors."""
 
-    # defer_build: validators are built on a model's first use, not for all 40 at start-up.
+    # defer_build: validators are built on a model's first use, not for every tool at start-up.
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, defer_build=True)
 
     @model_validator(mode="before")
@@ -64,7 +69,7 @@ WRITE_IDEM = Annotations(read_only=False, destructive=False, idempotent=True)
 DESTRUCTIVE = Annotations(read_only=False, destructive=True, idempotent=True)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ToolSpec(Generic[I, O]):
     name: str
     title: str
@@ -86,7 +91,7 @@ class ToolSpec(Generic[I, O]):
 
     def published_schemas(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """Input and output schema as served: from the file generated at build time (see schemas.json),
-        so start-up does not generate 80 JSON schemas. tests/test_registry.py fails if it drifts."""
+        so start-up does not generate two JSON schemas per tool. tests/test_registry.py fails if it drifts."""
         shipped = _shipped_schemas().get(self.name)
         if shipped is not None:
             return shipped["inputSchema"], shipped["outputSchema"]
@@ -127,18 +132,61 @@ def generate_schemas(specs: list[ToolSpec[Any, Any]]) -> str:
     return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def toolset_factory(toolset: str, provider: Provider, lists_with: str) -> Callable[..., ToolSpec[Any, Any]]:
-    """A `ToolSpec` constructor with one toolset's shared fields filled in. Creates (neither read-only nor
-    idempotent) default to checking `lists_with` before any retry of an ambiguous failure."""
+class Toolset:
+    """One toolset's declarations: the fields its tools share, and its tools in declaration order."""
 
-    def make(
-        name: str, title: str, description: str, ann: Annotations, i: Any, o: Any, handler: Any, **kw: Any
-    ) -> ToolSpec[Any, Any]:
-        if not ann.read_only and not ann.idempotent:
-            kw.setdefault("verify_with", lists_with)
-        return ToolSpec(name, title, description, toolset, provider, ann, i, o, handler, lists_with, **kw)
+    def __init__(self, *, name: str, provider: Provider, lists_with: str) -> None:
+        self.name = name
+        self.provider: Provider = provider
+        # The listing tool named in 404 errors, unless a tool names its own.
+        self.lists_with = lists_with
+        self._tools: list[ToolSpec[Any, Any]] = []
 
-    return make
+    @property
+    def tools(self) -> list[ToolSpec[Any, Any]]:
+        """The declared tools, in declaration order (a copy: the registry, not callers, owns the list)."""
+        return list(self._tools)
+
+    def tool(
+        self,
+        *,
+        name: str,
+        title: str,
+        description: str,
+        annotations: Annotations,
+        input: type[I],
+        output: type[O],
+        handler: Callable[[Deps, I], Awaitable[O]],
+        describe_target: Callable[[Deps, I], Awaitable[str]] | None = None,
+        secret_args: tuple[str, ...] = (),
+        verify_with: str | None = None,
+        lists_with: str | None = None,
+    ) -> ToolSpec[I, O]:
+        """Declare one tool of this toolset. `I` and `O` are bound by `input` and `output` first, then the
+        handler is checked against them (mypy infers callable arguments in a second pass), so a mismatch
+        is an error, not a widened type. Creates (neither read-only nor idempotent) default to checking
+        `lists_with` before any retry of an ambiguous failure."""
+        if verify_with is None and not annotations.read_only and not annotations.idempotent:
+            verify_with = lists_with or self.lists_with
+        if any(t.name == name for t in self._tools):
+            raise ValueError(f"{self.name}: tool {name!r} is declared twice")
+        spec = ToolSpec(
+            name=name,
+            title=title,
+            description=description,
+            toolset=self.name,
+            provider=self.provider,
+            annotations=annotations,
+            input_model=input,
+            output_model=output,
+            handler=handler,
+            lists_with=lists_with or self.lists_with,
+            describe_target=describe_target,
+            secret_args=secret_args,
+            verify_with=verify_with,
+        )
+        self._tools.append(spec)
+        return spec
 
 
 def nullable(prop: dict[str, Any]) -> None:

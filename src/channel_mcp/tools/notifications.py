@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 
 from channel_mcp.deps import Deps
 from channel_mcp.imbrace.models import Notification
 from channel_mcp.models import ActionResult, Page
 from channel_mcp.tools._args import Confirm, Id, Ids, Skip, limit
-from channel_mcp.tools.declare import DESTRUCTIVE, RO, WRITE_IDEM, ToolInput, ToolSpec, toolset_factory
+from channel_mcp.tools.declare import DESTRUCTIVE, RO, WRITE_IDEM, ToolInput, Toolset
 
-TOOLSET = "imbrace_notifications"
 LIST = "imbrace_list_notifications"
 NotificationId = Field(description="Notification id.")
 
@@ -59,38 +56,46 @@ async def _describe_all(d: Deps, a: DismissAllIn) -> str:
     return "dismiss ALL notifications"
 
 
-_spec = toolset_factory(TOOLSET, "imbrace", LIST)
+toolset = Toolset(name="imbrace_notifications", provider="imbrace", lists_with=LIST)
 
+toolset.tool(
+    name=LIST,
+    title="List notifications",
+    description="List inbox notifications, newest first.",
+    annotations=RO,
+    input=ListIn,
+    output=Page[Notification],
+    handler=_list,
+)
 
-TOOLS: list[ToolSpec[Any, Any]] = [
-    _spec(LIST, "List notifications", "List inbox notifications, newest first.", RO, ListIn, Page[Notification], _list),
-    _spec(
-        "imbrace_mark_notifications_read",
-        "Mark notifications read",
-        "Mark notifications read (all if no ids).",
-        WRITE_IDEM,
-        MarkReadIn,
-        ActionResult,
-        _mark,
-    ),
-    _spec(
-        "imbrace_dismiss_notification",
-        "Dismiss notification",
-        "Dismiss one notification.",
-        DESTRUCTIVE,
-        DismissIn,
-        ActionResult,
-        _dismiss,
-        describe_target=_describe_one,
-    ),
-    _spec(
-        "imbrace_dismiss_all_notifications",
-        "Dismiss all notifications",
-        "Dismiss every notification.",
-        DESTRUCTIVE,
-        DismissAllIn,
-        ActionResult,
-        _dismiss_all,
-        describe_target=_describe_all,
-    ),
-]
+toolset.tool(
+    name="imbrace_mark_notifications_read",
+    title="Mark notifications read",
+    description="Mark notifications read (all if no ids).",
+    annotations=WRITE_IDEM,
+    input=MarkReadIn,
+    output=ActionResult,
+    handler=_mark,
+)
+
+toolset.tool(
+    name="imbrace_dismiss_notification",
+    title="Dismiss notification",
+    description="Dismiss one notification.",
+    annotations=DESTRUCTIVE,
+    input=DismissIn,
+    output=ActionResult,
+    handler=_dismiss,
+    describe_target=_describe_one,
+)
+
+toolset.tool(
+    name="imbrace_dismiss_all_notifications",
+    title="Dismiss all notifications",
+    description="Dismiss every notification.",
+    annotations=DESTRUCTIVE,
+    input=DismissAllIn,
+    output=ActionResult,
+    handler=_dismiss_all,
+    describe_target=_describe_all,
+)

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 
 from channel_mcp.deps import Deps
 from channel_mcp.imbrace.models import ChannelWorkflow, Team, TeamObserver
 from channel_mcp.models import ActionResult, Items
 from channel_mcp.tools._args import ChannelId, Config, Confirm, Id
-from channel_mcp.tools.declare import DESTRUCTIVE, RO, WRITE_IDEM, ToolInput, ToolSpec
+from channel_mcp.tools.declare import DESTRUCTIVE, RO, WRITE_IDEM, ToolInput, Toolset
 
-TOOLSET = "imbrace_workflows"
+TEAMS = "imbrace_list_assignable_teams"
+# A workflow is found through its channel: a 404 on one points at the channel listing.
+CHANNELS = "imbrace_list_channels"
 WorkflowId = Field(description="Workflow id.")
 
 
@@ -65,54 +65,47 @@ async def _observers(d: Deps, a: TeamIdIn) -> Observers:
     return Observers(items=listing.items, unreadable=listing.unreadable)
 
 
-TOOLS: list[ToolSpec[Any, Any]] = [
-    ToolSpec(
-        "imbrace_update_channel_workflow",
-        "Update channel workflow",
-        "Attach a workflow to a channel or change its config.",
-        TOOLSET,
-        "imbrace",
-        WRITE_IDEM,
-        UpdateWorkflowIn,
-        ChannelWorkflow,
-        _update,
-        "imbrace_list_channels",
-    ),
-    ToolSpec(
-        "imbrace_delete_channel_workflow",
-        "Delete channel workflow",
-        "Delete a channel workflow permanently.",
-        TOOLSET,
-        "imbrace",
-        DESTRUCTIVE,
-        DeleteWorkflowIn,
-        ActionResult,
-        _delete,
-        "imbrace_list_channels",
-        describe_target=_describe,
-    ),
-    ToolSpec(
-        "imbrace_list_assignable_teams",
-        "List teams",
-        "List teams conversations can be assigned to.",
-        TOOLSET,
-        "imbrace",
-        RO,
-        NoArgs,
-        Teams,
-        _teams,
-        "imbrace_list_assignable_teams",
-    ),
-    ToolSpec(
-        "imbrace_list_team_observers",
-        "List team observers",
-        "List a team's observers.",
-        TOOLSET,
-        "imbrace",
-        RO,
-        TeamIdIn,
-        Observers,
-        _observers,
-        "imbrace_list_assignable_teams",
-    ),
-]
+toolset = Toolset(name="imbrace_workflows", provider="imbrace", lists_with=TEAMS)
+
+toolset.tool(
+    name="imbrace_update_channel_workflow",
+    title="Update channel workflow",
+    description="Attach a workflow to a channel or change its config.",
+    annotations=WRITE_IDEM,
+    input=UpdateWorkflowIn,
+    output=ChannelWorkflow,
+    handler=_update,
+    lists_with=CHANNELS,
+)
+
+toolset.tool(
+    name="imbrace_delete_channel_workflow",
+    title="Delete channel workflow",
+    description="Delete a channel workflow permanently.",
+    annotations=DESTRUCTIVE,
+    input=DeleteWorkflowIn,
+    output=ActionResult,
+    handler=_delete,
+    describe_target=_describe,
+    lists_with=CHANNELS,
+)
+
+toolset.tool(
+    name=TEAMS,
+    title="List teams",
+    description="List teams conversations can be assigned to.",
+    annotations=RO,
+    input=NoArgs,
+    output=Teams,
+    handler=_teams,
+)
+
+toolset.tool(
+    name="imbrace_list_team_observers",
+    title="List team observers",
+    description="List a team's observers.",
+    annotations=RO,
+    input=TeamIdIn,
+    output=Observers,
+    handler=_observers,
+)
