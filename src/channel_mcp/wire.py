@@ -9,8 +9,8 @@ replaces the wire: it answers `handle_async_request` with a streamed `httpx.Resp
 response-size cap in `upstream.Upstream` still applies as the bytes arrive.
 
 Deliberately small. What it does not do it hands to httpx's own transport, decided per request:
-proxies from the environment (decided once, at construction), request bodies of unknown length, and
-any request while httpcore is patched (respx and similar fakes intercept there; they keep working).
+proxies from the environment (decided once, at construction), request bodies of unknown length, HEAD
+requests, and any request while httpcore is patched (respx and similar fakes intercept there; they keep working).
 A keep-alive connection that the server has closed, or that was idle longer than `KEEPALIVE_EXPIRY`,
 is dropped before reuse.
 """
@@ -174,8 +174,10 @@ class LeanTransport(httpx.AsyncBaseTransport):
         return self._fallback
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        unknown_length = "content-length" not in request.headers and request.method not in ("GET", "HEAD", "DELETE")
-        if unknown_length or _httpcore_patched():
+        method = request.method
+        unknown_length = "content-length" not in request.headers and method not in ("GET", "DELETE")
+        # HEAD answers declare a length they do not send: left to httpcore, which knows the request.
+        if unknown_length or method == "HEAD" or _httpcore_patched():
             return await self._default().handle_async_request(request)
         url = request.url
         scheme = url.scheme
