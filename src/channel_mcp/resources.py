@@ -1,4 +1,4 @@
-"""Read-only resources and resource templates, built on the same clients as the tools.
+"""Read-only resources and resource templates, built on the same clients as the tools; table-driven.
 
 Resources (all `application/json`, compact rows to choose from; only configured providers are offered):
 
@@ -9,14 +9,17 @@ Resources (all `application/json`, compact rows to choose from; only configured 
     imbrace://contacts/{contact_id}       one contact           so a hostile value is refused and nothing
     bird://channels/{channel_id}          one Bird channel      is sent; an unknown id is "not found")
 
-Listings are read through the short cache (`channel_mcp.listings`).
+`LISTINGS` and `TEMPLATES` hold one row each; `LiveResource` and `read_template` are the one
+implementation behind them. Listings are read through the short cache (`channel_mcp.listings`).
 Everything returned is masked and stripped of invisible format characters and redacted of configured
 secrets (`masking.clean`), and bounded to the result budget.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -229,6 +232,102 @@ async def read_bird_channels(deps: Deps) -> str:
     return _listing_text(deps, data, more)
 
 
+# ---------------------------------------------------------------------------------------------- tables
+
+
+@dataclass(frozen=True)
+class _Row:
+    uri: str
+    name: str
+    title: str
+    description: str
+    mime_type: str
+
+    @property
+    def provider(self) -> str:
+        """The URI's scheme, "imbrace" or "bird": the row is offered only when that provider is configured."""
+        return self.uri.split("://", 1)[0]
+
+
+@dataclass(frozen=True)
+class Listing(_Row):
+    """A fixed-URI resource: `load` turns the request's `Deps` into the listing's text."""
+
+    load: Callable[[Deps], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class Template(_Row):
+    """A resource template with one id variable: `get` reads the object; `missing` is the not-found text
+    (a `str.format` pattern over `id`, the checked value)."""
+
+    get: Callable[[Deps, str], Awaitable[BaseModel]]
+    missing: str
+
+    @property
+    def param(self) -> str:
+        """The template's one variable: `channel_id` in `imbrace://channels/{channel_id}`."""
+        return self.uri[self.uri.index("{") + 1 : self.uri.index("}")]
+
+
+LISTINGS: tuple[Listing, ...] = (
+    Listing(
+        uri=IMBRACE_CHANNELS,
+        name="imbrace-channels",
+        title="iMBRACE channels",
+        description="Every iMBRACE channel: id, name, type, active. Cached up to 30 s; writes refresh it.",
+        mime_type=JSON,
+        load=read_imbrace_channels,
+    ),
+    Listing(
+        uri=IMBRACE_CONTACTS,
+        name="imbrace-contacts",
+        title="iMBRACE contacts (first page)",
+        description="The first 50 contacts, the total, and how to read more with imbrace_list_contacts.",
+        mime_type=JSON,
+        load=read_imbrace_contacts,
+    ),
+    Listing(
+        uri=BIRD_CHANNELS,
+        name="bird-channels",
+        title="Bird channels (first page)",
+        description="The first 100 Bird channels: id, name, platform, status; and the next page token.",
+        mime_type=JSON,
+        load=read_bird_channels,
+    ),
+)
+
+TEMPLATES: tuple[Template, ...] = (
+    Template(
+        uri=IMBRACE_CHANNEL,
+        name="imbrace-channel",
+        title="iMBRACE channel",
+        description="One iMBRACE channel with its configuration (secrets masked).",
+        mime_type=JSON,
+        get=lambda deps, channel_id: deps.imbrace.channel.get(channel_id),
+        missing="No iMBRACE channel {id!r}. Read " + IMBRACE_CHANNELS + " or call imbrace_list_channels for ids.",
+    ),
+    Template(
+        uri=IMBRACE_CONTACT,
+        name="imbrace-contact",
+        title="iMBRACE contact",
+        description="One iMBRACE contact.",
+        mime_type=JSON,
+        get=lambda deps, contact_id: deps.imbrace.contacts.get(contact_id),
+        missing="No iMBRACE contact {id!r}. Use imbrace_search_contacts or read " + IMBRACE_CONTACTS + " for ids.",
+    ),
+    Template(
+        uri=BIRD_CHANNEL,
+        name="bird-channel",
+        title="Bird channel",
+        description="One Bird channel (hidden settings masked).",
+        mime_type=JSON,
+        get=lambda deps, channel_id: deps.bird.channels.get(channel_id),
+        missing="No Bird channel {id!r} in this workspace. Read " + BIRD_CHANNELS + " or call bird_list_channels.",
+    ),
+)
+
+
 # ---------------------------------------------------------------------------------------------- reading
 
 
@@ -242,84 +341,56 @@ class LiveResource(Resource):
         return await _guarded(deps, lambda: self.load(deps))
 
 
-async def imbrace_channel(channel_id: str, ctx: Context[Deps, Any]) -> str:
-    """One iMBRACE channel with its configuration (secrets masked)."""
-    uri = f"imbrace://channels/{channel_id}"
-    channel_id = checked("channel_id", channel_id, uri)
+async def read_template(template: Template, value: str, ctx: Context[Deps, Any]) -> str:
+    """One object through a template: the id checked (nothing sent if refused), read, masked and bounded."""
+    uri = template.uri.format(**{template.param: value})
+    value = checked(template.param, value, uri)
     deps = ctx_deps(ctx)
 
     async def load() -> str:
-        return _object_text(deps, await deps.imbrace.channel.get(channel_id))
+        return _object_text(deps, await template.get(deps, value))
 
-    missing = f"No iMBRACE channel {channel_id!r}. Read {IMBRACE_CHANNELS} or call imbrace_list_channels for ids."
-    return await _guarded(deps, load, missing=missing)
-
-
-async def imbrace_contact(contact_id: str, ctx: Context[Deps, Any]) -> str:
-    """One iMBRACE contact."""
-    uri = f"imbrace://contacts/{contact_id}"
-    contact_id = checked("contact_id", contact_id, uri)
-    deps = ctx_deps(ctx)
-
-    async def load() -> str:
-        return _object_text(deps, await deps.imbrace.contacts.get(contact_id))
-
-    missing = f"No iMBRACE contact {contact_id!r}. Use imbrace_search_contacts or read {IMBRACE_CONTACTS} for ids."
-    return await _guarded(deps, load, missing=missing)
+    return await _guarded(deps, load, missing=template.missing.format(id=value))
 
 
-async def bird_channel(channel_id: str, ctx: Context[Deps, Any]) -> str:
-    """One Bird channel (hidden settings masked)."""
-    uri = f"bird://channels/{channel_id}"
-    channel_id = checked("channel_id", channel_id, uri)
-    deps = ctx_deps(ctx)
+def _template_function(template: Template) -> Callable[..., Awaitable[str]]:
+    """`read_template` as the SDK wants it: a function whose parameters are the URI's variables plus a
+    `Context`, since the SDK binds URI variables to parameters by name."""
 
-    async def load() -> str:
-        return _object_text(deps, await deps.bird.channels.get(channel_id))
+    async def read(ctx: Context[Deps, Any], **variables: str) -> str:
+        return await read_template(template, variables[template.param], ctx)
 
-    missing = f"No Bird channel {channel_id!r} in this workspace. Read {BIRD_CHANNELS} or call bird_list_channels."
-    return await _guarded(deps, load, missing=missing)
+    annotations: dict[str, Any] = {template.param: str, "ctx": Context[Deps, Any]}
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    read.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(name, keyword, annotation=hint) for name, hint in annotations.items()],
+        return_annotation=str,
+    )
+    read.__annotations__ = {**annotations, "return": str}
+    return read
 
 
 def add_resources(server: MCPServer[Deps], settings: Settings) -> None:
     """The listings and templates of the configured providers (the request middleware is the caller's)."""
-    imbrace, bird = settings.imbrace_configured, settings.bird_configured
-    if imbrace:
-        server.add_resource(
-            LiveResource(
-                uri=IMBRACE_CHANNELS,
-                name="imbrace-channels",
-                title="iMBRACE channels",
-                description="Every iMBRACE channel: id, name, type, active. Cached up to 30 s; writes refresh it.",
-                mime_type=JSON,
-                load=read_imbrace_channels,
+    configured = {"imbrace": settings.imbrace_configured, "bird": settings.bird_configured}
+    for listing in LISTINGS:
+        if configured[listing.provider]:
+            server.add_resource(
+                LiveResource(
+                    uri=listing.uri,
+                    name=listing.name,
+                    title=listing.title,
+                    description=listing.description,
+                    mime_type=listing.mime_type,
+                    load=listing.load,
+                )
             )
-        )
-        server.add_resource(
-            LiveResource(
-                uri=IMBRACE_CONTACTS,
-                name="imbrace-contacts",
-                title="iMBRACE contacts (first page)",
-                description="The first 50 contacts, the total, and how to read more with imbrace_list_contacts.",
-                mime_type=JSON,
-                load=read_imbrace_contacts,
-            )
-        )
-        server.resource(IMBRACE_CHANNEL, name="imbrace-channel", title="iMBRACE channel", mime_type=JSON)(
-            imbrace_channel
-        )
-        server.resource(IMBRACE_CONTACT, name="imbrace-contact", title="iMBRACE contact", mime_type=JSON)(
-            imbrace_contact
-        )
-    if bird:
-        server.add_resource(
-            LiveResource(
-                uri=BIRD_CHANNELS,
-                name="bird-channels",
-                title="Bird channels (first page)",
-                description="The first 100 Bird channels: id, name, platform, status; and the next page token.",
-                mime_type=JSON,
-                load=read_bird_channels,
-            )
-        )
-        server.resource(BIRD_CHANNEL, name="bird-channel", title="Bird channel", mime_type=JSON)(bird_channel)
+    for template in TEMPLATES:
+        if configured[template.provider]:
+            server.resource(
+                template.uri,
+                name=template.name,
+                title=template.title,
+                description=template.description,
+                mime_type=template.mime_type,
+            )(_template_function(template))
