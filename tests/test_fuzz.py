@@ -361,6 +361,7 @@ def sample(strategy: st.SearchStrategy[Any], n: int) -> list[Any]:
     return drawn[:n]
 
 
+@pytest.mark.slow
 async def test_a_sample_through_the_mcp_protocol() -> None:
     """Five valid and five invalid argument sets per tool, each as a real `tools/call`."""
     app = create_app(api_key=SANDBOX_API_KEY)

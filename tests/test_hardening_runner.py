@@ -335,6 +335,7 @@ def _nested_lists(depth: int, leaf: Any) -> Any:
     return {"a": value}
 
 
+@pytest.mark.slow
 @MODES
 @settings(
     max_examples=15,
