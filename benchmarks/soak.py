@@ -136,6 +136,7 @@ async def one_call(client: Client, worker: Worker, truth: Truth, stats: Stats) -
     rng = worker.rng
     roll = rng.random()
     check: Any
+    args: dict[str, Any]
     if roll < 0.06 or (roll >= 0.85 and not worker.owned):
         worker.serial += 1
         name = f"soak-{worker.index}-{worker.serial}"
@@ -252,11 +253,11 @@ def read_operation(rng: random.Random, truth: Truth) -> tuple[str, dict[str, Any
 
         return "bird_check_service_window", {"channel_id": BIRD_CHANNEL, "contact_id": BIRD_CONTACT}, check
 
-    def check(data: dict[str, Any], failed: bool, text: str) -> str | None:
+    def check_count(data: dict[str, Any], failed: bool, text: str) -> str | None:
         count = data.get("count")
         return None if failed or (isinstance(count, int) and count >= truth.channel_count_floor) else f"count {count}"
 
-    return "imbrace_count_channels", {}, check
+    return "imbrace_count_channels", {}, check_count
 
 
 async def drive(
