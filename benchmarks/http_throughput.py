@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 from _common import (
     BENCH_DIR,
@@ -116,8 +117,7 @@ def issuer() -> Iterator[Issuer]:
 
     def mint(audience: str) -> str:
         now = int(time.time())
-        claims: dict[str, str | int] = {"iss": url, "sub": "bench", "client_id": "bench", "aud": audience}
-        claims["scope"] = SCOPES
+        claims: dict[str, Any] = {"iss": url, "sub": "bench", "client_id": "bench", "aud": audience, "scope": SCOPES}
         claims.update(iat=now, exp=now + 3600)
         return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "bench-1", "typ": "at+jwt"})
 

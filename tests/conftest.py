@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 import respx
 from mcp import Client
-from mcp_types import CallToolResult
+from mcp_types import CallToolResult, InputRequiredResult
 
 from channel_mcp.config import Settings
 from channel_mcp.server import build_server
 
-# Test-only keys. tests/test_secrets.py scans every result and log line for them.
+# Test-only keys. ScanningClient and _scan_all_logs below look for them in every result and log line.
 IMBRACE_KEY = "test-imbrace-key-7f3a9c"
 BIRD_KEY = "test-bird-key-51d0e2"
 IMBRACE = "https://imbrace.test/channel-service"
@@ -120,6 +120,12 @@ def call(settings: Settings, upstream: respx.MockRouter) -> Callable[..., Awaita
             return await c.call_tool(tool, args or {})
 
     return _call
+
+
+def finished(result: CallToolResult | InputRequiredResult) -> CallToolResult:
+    """What `execute(..., confirmer=None)` gives: a tool result, never a question (narrowed for mypy)."""
+    assert isinstance(result, CallToolResult), result
+    return result
 
 
 def envelope(data: Any, **extra: Any) -> dict[str, Any]:

@@ -26,7 +26,8 @@ NOW = datetime.now(UTC)
 def data(result: CallToolResult) -> dict[str, Any]:
     assert not result.is_error, result.content
     assert result.structured_content is not None
-    return result.structured_content
+    structured: dict[str, Any] = result.structured_content
+    return structured
 
 
 def error_text(result: CallToolResult) -> str:

@@ -19,7 +19,8 @@ async def ok(c: Client, tool: str, args: dict[str, Any] | None = None) -> dict[s
     result = await c.call_tool(tool, args or {})
     assert not result.is_error, (tool, result.content)
     assert result.structured_content is not None and result.structured_content.get("sandbox") is True
-    return result.structured_content
+    structured: dict[str, Any] = result.structured_content
+    return structured
 
 
 async def test_channel_lifecycle_on_the_sandbox() -> None:

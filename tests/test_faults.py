@@ -34,7 +34,7 @@ from channel_mcp.sandbox.faults import FaultConfig
 from channel_mcp.tools import ALL_TOOLS
 from channel_mcp.tools.runner import execute
 from channel_mcp.upstream import Upstream
-from tests.conftest import IMBRACE, assert_no_secrets, connect, envelope, make_settings
+from tests.conftest import IMBRACE, assert_no_secrets, connect, envelope, finished, make_settings
 from tests.test_http import FakeTime
 
 BUDGET = 30.0
@@ -399,7 +399,7 @@ async def test_retry_after_longer_than_the_budget_gives_up_at_once_and_says_when
     deps = fake_time_deps(fake)(make_settings(timeout=5.0))
     with respx.mock() as router:
         route = router.route(method=kind.method, url=IMBRACE + kind.path).respond(429, headers={"Retry-After": "25"})
-        result = await execute(TOOLS[kind.tool], dict(kind.args), deps, None)
+        result = finished(await execute(TOOLS[kind.tool], dict(kind.args), deps, None))
     await deps.aclose()
     assert route.call_count == 1 and fake.now == 0
     assert result.is_error and "Retry after 25 s" in result_text(result)
@@ -411,7 +411,7 @@ async def test_retries_stop_inside_a_short_budget() -> None:
     deps = fake_time_deps(fake)(make_settings(timeout=5.0))
     with respx.mock() as router:
         route = router.get(f"{IMBRACE}/v1/channels/ch_1").respond(429, headers={"Retry-After": "2"})
-        result = await execute(TOOLS["imbrace_get_channel"], {"channel_id": "ch_1"}, deps, None)
+        result = finished(await execute(TOOLS["imbrace_get_channel"], {"channel_id": "ch_1"}, deps, None))
     await deps.aclose()
     assert route.call_count == 3 and fake.sleeps == [2.0, 2.0] and fake.now <= 5.0
     assert result.is_error and "Retry after 2 s" in result_text(result)
@@ -437,7 +437,7 @@ async def test_hung_upstream_ends_within_the_budget_in_real_time(column: str, at
     started = time.monotonic()
     with respx.mock(assert_all_called=False) as router:  # respx does not count a call it saw cancelled
         router.route(method=kind.method, url=IMBRACE + kind.path).mock(side_effect=hang)
-        result = await execute(TOOLS[kind.tool], dict(kind.args), deps, None)
+        result = finished(await execute(TOOLS[kind.tool], dict(kind.args), deps, None))
     elapsed = time.monotonic() - started
     await deps.aclose()
     assert seen == attempts
@@ -476,7 +476,7 @@ async def test_a_create_that_may_have_reached_the_server_is_sent_once(fault: str
     rig = Rig(FAULTS[fault], envelope(CH), None)
     with respx.mock() as router:
         route = router.post(url__startswith=IMBRACE).mock(side_effect=rig)
-        result = await execute(TOOLS[tool], dict(CREATE_ARGS[tool]), deps, None)
+        result = finished(await execute(TOOLS[tool], dict(CREATE_ARGS[tool]), deps, None))
     await deps.aclose()
     assert route.call_count == 1
     text = result_text(result)
@@ -497,7 +497,9 @@ async def test_a_create_that_never_left_is_resent_and_succeeds_once() -> None:
                 httpx.Response(201, json=envelope(CH)),
             ]
         )
-        result = await execute(TOOLS["imbrace_create_channel"], {"type": "web", "name": "Support"}, deps, None)
+        result = finished(
+            await execute(TOOLS["imbrace_create_channel"], {"type": "web", "name": "Support"}, deps, None)
+        )
     await deps.aclose()
     assert route.call_count == 3 and not result.is_error
 
@@ -557,9 +559,9 @@ async def test_half_open_circuit_reopens_on_the_first_failure() -> None:
             await execute(spec, {"channel_id": "ch_1"}, deps, None)
         assert route.call_count == 5
         fake.now += 15.0
-        assert "failed with 500" in result_text(await execute(spec, {"channel_id": "ch_1"}, deps, None))
+        assert "failed with 500" in result_text(finished(await execute(spec, {"channel_id": "ch_1"}, deps, None)))
         assert route.call_count == 6
-        again = await execute(spec, {"channel_id": "ch_1"}, deps, None)
+        again = finished(await execute(spec, {"channel_id": "ch_1"}, deps, None))
         assert "in a row" in result_text(again) and route.call_count == 6
     await deps.aclose()
 
@@ -612,7 +614,7 @@ async def test_client_errors_never_open_the_circuit(status: int) -> None:
     with respx.mock() as router:
         route = router.get(f"{IMBRACE}/v1/channels/ch_1").respond(status, json={"message": "no"})
         for _ in range(8):
-            result = await execute(spec, {"channel_id": "ch_1"}, deps, None)
+            result = finished(await execute(spec, {"channel_id": "ch_1"}, deps, None))
             assert "in a row" not in result_text(result)
     await deps.aclose()
     assert route.call_count == 8
@@ -629,7 +631,7 @@ async def test_a_success_resets_the_failure_count() -> None:
             for _ in range(4):
                 await execute(spec, {"channel_id": "ch_1"}, deps, None)
             route.respond(200, json=envelope(CH))
-            assert not (await execute(spec, {"channel_id": "ch_1"}, deps, None)).is_error
+            assert not finished(await execute(spec, {"channel_id": "ch_1"}, deps, None)).is_error
     await deps.aclose()
     assert route.call_count == 15
 
@@ -648,7 +650,7 @@ def sandbox_deps(app: Any, fake: FakeTime) -> Callable[[Settings], Deps]:
     return fake_time_deps(fake, transport=httpx.ASGITransport(app=app))
 
 
-SANDBOX_CLASSES = {
+SANDBOX_CLASSES: dict[str, tuple[str, dict[str, Any]]] = {
     "GET": ("imbrace_get_channel", {"channel_id": "ch_web_001"}),
     "PUT": ("imbrace_update_channel", {"channel_id": "ch_web_001", "name": "Renamed"}),
     "DELETE": ("imbrace_delete_channel", {"channel_id": "ch_web_001", "confirm": True}),
@@ -691,7 +693,7 @@ async def test_sandbox_fault_injection(
 
 async def test_sandbox_seeded_faults_match_a_replay_of_the_dice(sandbox: Any) -> None:
     """Sequential reads under 40% seeded 502/503/504: each call costs exactly the attempts its rolls predict."""
-    config = {"rate_5xx": 0.4, "statuses_5xx": (502, 503, 504), "seed": 1234}
+    config: dict[str, Any] = {"rate_5xx": 0.4, "statuses_5xx": (502, 503, 504), "seed": 1234}
     sandbox.state.faults = FaultConfig(**config)
     dice = FaultConfig(**config)
     fake = FakeTime()
@@ -699,7 +701,7 @@ async def test_sandbox_seeded_faults_match_a_replay_of_the_dice(sandbox: Any) ->
         Settings(sandbox=True, timeout=BUDGET), server_kwargs={"deps_factory": sandbox_deps(sandbox, fake)}
     ) as c:
         for _ in range(30):
-            rolls = []
+            rolls: list[str] = []
             while len(rolls) < 4 and (not rolls or rolls[-1] != "ok"):
                 rolls.append(dice.roll()[0])
             sandbox.state.requests.clear()

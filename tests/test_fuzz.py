@@ -36,7 +36,7 @@ from channel_mcp.sandbox.app import create_app
 from channel_mcp.tools import ALL_TOOLS
 from channel_mcp.tools.declare import ToolSpec
 from channel_mcp.tools.runner import execute
-from tests.conftest import assert_no_secrets, connect, make_settings
+from tests.conftest import assert_no_secrets, connect, finished, make_settings
 from tests.contract import CONTRACT
 
 FUZZ = settings(
@@ -275,7 +275,7 @@ async def test_schema_valid_arguments_against_the_sandbox(
     deps, app = sandbox_deps
     args = data.draw(valid(spec.input_schema()), label="arguments")
     app.state.requests.clear()
-    result = await execute(spec, args, deps, None)
+    result = finished(await execute(spec, args, deps, None))
     text = well_formed(spec, result)
     if spec.annotations.destructive and args.get("confirm") is not True:
         # Refused by the argument checks (e.g. a control character in an id) is fine too: nothing is sent.
@@ -362,6 +362,7 @@ def sample(strategy: st.SearchStrategy[Any], n: int) -> list[Any]:
     return drawn[:n]
 
 
+@pytest.mark.slow
 async def test_a_sample_through_the_mcp_protocol() -> None:
     """Five valid and five invalid argument sets per tool, each as a real `tools/call`."""
     app = create_app(api_key=SANDBOX_API_KEY)
@@ -407,7 +408,7 @@ async def test_secret_inputs_that_json_escapes_or_numbers_are_redacted_without_c
     value JSON escapes (quote, backslash, control character) was not found there and came back in clear."""
     deps, _ = sandbox_deps
     spec = next(s for s in ALL_TOOLS if s.name == "imbrace_update_credential")
-    result = await execute(spec, {"credential_id": "cred_fb_001", "credentials": credentials}, deps, None)
+    result = finished(await execute(spec, {"credential_id": "cred_fb_001", "credentials": credentials}, deps, None))
     text = well_formed(spec, result)
     assert not result.is_error, text
     secret = next(iter(credentials.values()))

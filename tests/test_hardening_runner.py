@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 from mcp_types import CallToolResult
 
 from channel_mcp import upstream as outbound
-from channel_mcp.tools import runner as _spec
+from channel_mcp.fitting import fit
+from channel_mcp.tools import runner
 from channel_mcp.tools._args import MAX_DEPTH, MAX_ITEMS
 from channel_mcp.upstream import MAX_ANSWER_DEPTH, bound_json
 from tests.conftest import IMBRACE, connect, envelope, make_settings, paged
@@ -75,10 +76,10 @@ class _FailingAudit:
 # Each step that runs after the create's POST has left, as `module attribute` to break.
 STEPS = [
     (outbound, "bound_json"),  # decoding the answer, inside the transport
-    (_spec, "to_data"),  # dumping the output model
-    (_spec, "clean"),  # masking
-    (_spec, "fit"),  # fitting to the result budget
-    (_spec, "_result"),  # building the result (the first call only: the error result must still be built)
+    (runner, "to_data"),  # dumping the output model
+    (runner, "clean"),  # masking
+    (runner, "fit"),  # fitting to the result budget
+    (runner, "_result"),  # building the result (the first call only: the error result must still be built)
 ]
 
 
@@ -89,7 +90,7 @@ async def test_a_failure_after_the_send_never_says_try_again_and_is_audited(
     audit = tmp_path / "audit.jsonl"
     route = upstream.post(CHANNELS).respond(200, json=envelope({"id": "ch_new", "name": "N"}))
     if step == "_result":
-        real = _spec._result
+        real = runner._result
         calls: list[int] = []
 
         def first_fails(*args: Any, **kwargs: Any) -> Any:
@@ -135,7 +136,7 @@ async def test_an_idempotent_write_says_it_may_have_been_applied_and_cannot_dupl
     upstream: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     upstream.put(f"{CHANNELS}/ch_1").respond(200, json=envelope({"id": "ch_1", "name": "N"}))
-    monkeypatch.setattr(_spec, "to_data", _boom)
+    monkeypatch.setattr(runner, "to_data", _boom)
     async with connect(make_settings()) as c:
         result = await c.call_tool("imbrace_update_channel", {"channel_id": "ch_1", "name": "N"})
     text = text_of(result)
@@ -199,7 +200,7 @@ async def test_the_measured_case_a_deep_config_is_refused_before_anything_is_sen
     spec = next(s for s in ALL_TOOLS if s.name == "imbrace_create_channel")
     deps = build_deps(make_settings())
     try:
-        direct = await _spec.execute(spec, {"type": "web", "name": "N", "config": nested(5_000)}, deps, None)
+        direct = await runner.execute(spec, {"type": "web", "name": "N", "config": nested(5_000)}, deps, None)
     finally:
         await deps.aclose()
     assert isinstance(direct, CallToolResult) and direct.is_error and "nested more than" in text_of(direct)
@@ -334,6 +335,7 @@ def _nested_lists(depth: int, leaf: Any) -> Any:
     return {"a": value}
 
 
+@pytest.mark.slow
 @MODES
 @settings(
     max_examples=15,
@@ -393,22 +395,22 @@ async def test_many_validation_problems_are_listed_a_few_at_a_time(upstream: res
         result = await c.call_tool("imbrace_list_contact_conversations", {"contact_id": 1, "channel_types": ["x"] * 8})
     text = text_of(result)
     assert result.is_error and text.count(": ") <= 6 and "more problems" in text
-    assert len(text) <= _spec.ERROR_CHARS
+    assert len(text) <= runner.ERROR_CHARS
 
 
 def test_a_wide_object_inside_a_result_is_cut_to_the_budget() -> None:
     data = {"id": "cred_1", "credentials": {f"k{i}": i for i in range(20_000)}}
-    cut, text = _spec.fit(data, 100_000)
+    cut, text = fit(data, 100_000)
     assert len(text) <= 100_000 and cut["truncated"] is True and "more keys" in cut["credentials"]["…"]
     assert cut["id"] == "cred_1"
-    many, text = _spec.fit({f"field{i}": "v" * 30 for i in range(20_000)}, 100_000)
+    many, text = fit({f"field{i}": "v" * 30 for i in range(20_000)}, 100_000)
     assert len(text) <= 100_000 and many["truncated"] is True
 
 
 def test_every_error_text_is_capped() -> None:
-    result = _spec._result("x" * 1_000_000, error=True)
-    assert len(text_of(result)) <= _spec.ERROR_CHARS and text_of(result).endswith("(error text cut)")
-    assert len(text_of(_spec._result("y" * 5_000))) == 5_000  # results have their own budget (fit)
+    result = runner._result("x" * 1_000_000, error=True)
+    assert len(text_of(result)) <= runner.ERROR_CHARS and text_of(result).endswith("(error text cut)")
+    assert len(text_of(runner._result("y" * 5_000))) == 5_000  # results have their own budget (fit)
 
 
 # ---------------------------------------------------------------------------------------------- audit log

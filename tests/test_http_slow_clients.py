@@ -23,6 +23,9 @@ import pytest
 
 from tests.test_http_app import free_port, stop, wait_ready
 
+# Each test waits out real deadlines on a real server: several seconds apiece.
+pytestmark = pytest.mark.slow
+
 CALL = {
     "jsonrpc": "2.0",
     "id": 1,
@@ -263,7 +266,6 @@ print("closed", closed, "still open", len(socks), flush=True)
 """
 
 
-@pytest.mark.slow
 def test_twenty_thousand_slow_connections_do_not_stop_a_real_call() -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     per_process = 10_000 if hard >= 10_200 else max(100, hard - 200)  # each flooder raises its soft limit

@@ -97,17 +97,20 @@ def schema_errors(schema: dict[str, Any], instance: Any) -> list[str]:
 
 @pytest.fixture(scope="module")
 def server_json() -> dict[str, Any]:
-    return load_json(MANIFESTS / "server.json")
+    data: dict[str, Any] = load_json(MANIFESTS / "server.json")
+    return data
 
 
 @pytest.fixture(scope="module")
 def registry_rules() -> dict[str, Any]:
-    return load_json(DATA / "mcp-registry-server-2025-12-11.rules.schema.json")
+    data: dict[str, Any] = load_json(DATA / "mcp-registry-server-2025-12-11.rules.schema.json")
+    return data
 
 
 @pytest.fixture(scope="module")
 def mcpb_manifest() -> dict[str, Any]:
-    return load_json(MCPB / "manifest.json")
+    data: dict[str, Any] = load_json(MCPB / "manifest.json")
+    return data
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +121,8 @@ def deployment() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def container(deployment: dict[str, Any]) -> dict[str, Any]:
     [main] = deployment["spec"]["template"]["spec"]["containers"]
-    return main
+    found: dict[str, Any] = main
+    return found
 
 
 # --------------------------------------------------------------------------- versions
@@ -765,12 +769,13 @@ def test_a_new_tool_is_picked_up(monkeypatch: pytest.MonkeyPatch) -> None:
     import dataclasses
 
     from channel_mcp import manifests
+    from channel_mcp.server import tools_markdown
 
     [template] = [spec for spec in TOOLS if spec.name == "imbrace_get_channel"]
     grown = dataclasses.replace(template, name="imbrace_get_channel_twice", description="Get one channel twice.")
     monkeypatch.setattr(manifests, "ALL_TOOLS", [*TOOLS, grown])
     assert "| `imbrace_get_channel_twice` | imbrace_channels | Get one channel twice. | RO |" in (
-        manifests.tools_markdown([*TOOLS, grown])
+        tools_markdown([*TOOLS, grown])
     )
     stale = {str(p.relative_to(ROOT)) for p in manifests.stale_files(ROOT)}
     assert stale == {"README.md", "manifests/mcpb/manifest.json"}

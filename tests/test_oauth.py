@@ -44,7 +44,7 @@ OIDC_DIR = Path(__file__).parent / "oidc"
 ACME_KEY, GLOBEX_KEY = "acme-upstream-key-5c1e", "globex-upstream-key-9d2f"
 SEED_CHANNELS = len(seed.channels())
 ALL = "channels:read channels:write channels:delete"
-CLIENTS = [
+CLIENTS: list[dict[str, Any]] = [
     {"client_id": "admin", "scope": ALL, "claims": {"org_id": "acme"}},
     {"client_id": "admin2", "scope": ALL, "claims": {"org_id": "acme"}},
     {"client_id": "writer", "scope": "channels:read channels:write", "claims": {"org_id": "acme"}},

@@ -61,7 +61,7 @@ class StdioServer:
 
     def messages_until(self, wanted: object, timeout: float = WAIT) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """Read until the response with id `wanted`; returns it and every other message read meanwhile."""
-        others = []
+        others: list[dict[str, Any]] = []
         for i, message in enumerate(self.pending):
             if message.get("id") == wanted and ("result" in message or "error" in message):
                 del self.pending[i]

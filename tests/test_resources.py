@@ -24,9 +24,10 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import ResourceUpdated
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, PromptReference, ResourceTemplateReference, TextContent
 
+from channel_mcp.completions import match
 from channel_mcp.config import Settings
 from channel_mcp.deps import Deps, ListingCache, build_deps
-from channel_mcp.resources import changed_uris, match
+from channel_mcp.events import changed_uris
 from tests.conftest import BIRD, BIRD_KEY, IMBRACE, IMBRACE_KEY, WS, connect, envelope, make_settings
 
 CHANNELS = f"{IMBRACE}/v1/channels"

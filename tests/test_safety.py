@@ -27,7 +27,7 @@ from channel_mcp.masking import _CF, clean
 from channel_mcp.server import select_tools
 from channel_mcp.tools import ALL_TOOLS
 from channel_mcp.tools.runner import execute
-from tests.conftest import BIRD_KEY, IMBRACE, IMBRACE_KEY, connect, envelope, make_settings, paged
+from tests.conftest import BIRD_KEY, IMBRACE, IMBRACE_KEY, connect, envelope, finished, make_settings, paged
 from tests.contract import TOOLSETS
 
 Call = Callable[..., Awaitable[CallToolResult]]
@@ -39,7 +39,7 @@ def answering(action: str, confirm: bool = True) -> tuple[Callable[..., Awaitabl
 
     async def callback(context: Any, params: ElicitRequestParams) -> ElicitResult:
         asked.append(params.message)
-        return ElicitResult(action=action, content={"confirm": confirm} if action == "accept" else None)  # type: ignore[arg-type]
+        return ElicitResult(action=action, content={"confirm": confirm} if action == "accept" else None)
 
     return callback, asked
 
@@ -272,7 +272,7 @@ async def test_random_ids_are_encoded_or_refused(tool: str, arg: str, value: str
         )
         deps = build_deps(make_settings(confirm="never"))
         try:
-            result = await execute(spec, args, deps, None)
+            result = finished(await execute(spec, args, deps, None))
         finally:
             await deps.aclose()
         safe = (

@@ -70,7 +70,7 @@ class Settings(BaseSettings):
         None,
         title="iMBRACE environment",
         description="Picks the matching iMBRACE gateway.",
-        # None means stable (see imbrace_base_url); stated so clients can offer it as the default.
+        # None means stable (ImbraceClient picks the gateway); stated so clients can offer it as the default.
         json_schema_extra={"effective_default": "stable"},
         validation_alias=_env("IMBRACE_ENV", "imbrace_env"),
     )
@@ -228,11 +228,6 @@ class Settings(BaseSettings):
     @property
     def bird_configured(self) -> bool:
         return self.sandbox or self.bird_access_key is not None
-
-    @property
-    def imbrace_base_url(self) -> str:
-        gateway = self.imbrace_gateway_url or IMBRACE_GATEWAYS[self.imbrace_env or "stable"]
-        return gateway.rstrip("/") + "/channel-service"
 
     def secret_values(self) -> list[str]:
         """Every configured secret, for the log and output redactors."""

@@ -4,7 +4,7 @@ A client that wants progress puts a `progressToken` in the request's `_meta`; th
 `ServerSession.report_progress` then sends `notifications/progress` against it, and does nothing when
 there is no token. Tools get a `Context` with that session, but in SDK 2.3 static resource reads and
 completion handlers get none, and the walks sit below both. So the server middleware that already
-exposes the request's `Deps` (resources._DepsScope) also sets the request's reporter here, in a
+exposes the request's `Deps` (request_scope.DepsScope) also sets the request's reporter here, in a
 ContextVar, and the work calls `report()` wherever it is.
 """
 

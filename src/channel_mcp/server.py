@@ -17,7 +17,8 @@ from channel_mcp._version import __version__
 from channel_mcp.config import Settings
 from channel_mcp.deps import Deps, build_deps
 from channel_mcp.errors import ConfigError
-from channel_mcp.resources import announce_write, register_resources
+from channel_mcp.events import announce_write
+from channel_mcp.registration import register
 from channel_mcp.tools import ALL_TOOLS, TOOLSETS
 from channel_mcp.tools.confirm import ContextConfirmer
 from channel_mcp.tools.declare import ToolSpec
@@ -123,7 +124,7 @@ def build_server(
         warn_on_duplicate_tools=False,
         request_state_security=state_security,
     )
-    register_resources(server, settings)
+    register(server, settings)
     return server
 
 

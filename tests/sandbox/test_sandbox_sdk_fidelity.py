@@ -42,7 +42,7 @@ def sdk_channel(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_unloosened_sdk_model_rejects_the_documented_type() -> None:
     """Why the adapter exists: the documented shape does not parse into the SDK's own model."""
     with pytest.raises(ValueError, match="support"):
-        SdkChannel(id="ch_web_001", type="web")  # type: ignore[arg-type]
+        SdkChannel(id="ch_web_001", type="web")
 
 
 @pytest.mark.usefixtures("sdk_channel")
