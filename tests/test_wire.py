@@ -2,13 +2,16 @@
 
 Keep-alive reuse, the three ways a body ends (length, chunks, close), a kept-alive connection the
 server closed (a GET is sent again on a new one, a POST is not), cancellation closing the connection,
-timeouts and refused connections as httpx's exception types, and the hand-over to httpx's transport
-while respx is active.
+timeouts and refused connections as httpx's exception types, the hand-over to httpx's transport
+while respx is active or the caller is on trio, and TLS verified as httpx verifies it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import http.server
+import ssl
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -16,6 +19,8 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 import respx
+import trio
+import trustme
 
 from channel_mcp.wire import LeanTransport, upstream_transport
 
@@ -165,3 +170,96 @@ def test_a_proxy_in_the_environment_keeps_httpx_transport(monkeypatch: pytest.Mo
     assert isinstance(upstream_transport(), LeanTransport)
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.test:3128")
     assert upstream_transport() is None
+
+
+# ---------------------------------------------------------------------------------------------- TLS and trio
+
+
+@asynccontextmanager
+async def serving_tls(handler: Handler, cert: trustme.LeafCert) -> AsyncIterator[Server]:
+    """`serving`, over TLS with `cert`."""
+    state = Server()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(context)
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        state.connections += 1
+        try:
+            await handler(reader, writer, state)
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(on_connect, "127.0.0.1", 0, ssl=context)
+    state.url = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    try:
+        yield state
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def trusting(ca: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    return context
+
+
+async def test_https_verifies_the_server_and_keeps_the_connection_alive() -> None:
+    ca = trustme.CA()
+    async with serving_tls(keep_alive, ca.issue_cert("127.0.0.1")) as server:
+        async with httpx.AsyncClient(transport=LeanTransport(verify=trusting(ca))) as client:
+            for _ in range(3):
+                response = await client.get(server.url + "/x")
+                assert response.status_code == 200 and response.json() == {"ok": True}
+        assert server.connections == 1 and len(server.requests) == 3
+
+
+async def test_https_refuses_a_certificate_from_an_unknown_authority() -> None:
+    ca = trustme.CA()
+    async with serving_tls(keep_alive, ca.issue_cert("127.0.0.1")) as server:
+        async with httpx.AsyncClient(transport=LeanTransport()) as client:  # the default trust store
+            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                await client.get(server.url + "/x")
+        assert server.requests == []
+
+
+async def test_https_refuses_a_certificate_for_another_host() -> None:
+    ca = trustme.CA()
+    async with serving_tls(keep_alive, ca.issue_cert("api.example.test")) as server:
+        async with httpx.AsyncClient(transport=LeanTransport(verify=trusting(ca))) as client:
+            with pytest.raises(httpx.ConnectError, match=r"CERTIFICATE_VERIFY_FAILED|match"):
+                await client.get(server.url + "/x")
+        assert server.requests == []
+
+
+class _Plain(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b'{"ok": true}'
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+def test_under_trio_requests_go_through_httpx_transport() -> None:
+    # The wire is asyncio streams; an SDK user on trio must still be served (by httpx's own transport).
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Plain)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/x"
+
+    async def main() -> list[object]:
+        async with httpx.AsyncClient(transport=LeanTransport()) as client:
+            return [(await client.get(url)).json() for _ in range(2)]
+
+    try:
+        assert trio.run(main) == [{"ok": True}, {"ok": True}]
+    finally:
+        server.shutdown()
+        server.server_close()

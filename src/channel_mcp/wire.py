@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import sniffio
 
 __all__ = ["KEEPALIVE_EXPIRY", "LeanTransport", "upstream_transport"]
 
@@ -37,6 +38,15 @@ _READ_SIZE = 65536
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy")
 _POOL_MODULE = "httpcore._async.connection_pool"
+
+
+def _on_asyncio() -> bool:
+    """Whether the caller runs on asyncio: the wire is asyncio streams, so under trio (the SDK is usable
+    from any loop httpx supports) every request goes to httpx's own transport."""
+    try:
+        return sniffio.current_async_library() == "asyncio"
+    except sniffio.AsyncLibraryNotFoundError:
+        return False
 
 
 def _httpcore_patched() -> bool:
@@ -177,7 +187,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         method = request.method
         unknown_length = "content-length" not in request.headers and method not in ("GET", "DELETE")
         # HEAD answers declare a length they do not send: left to httpcore, which knows the request.
-        if unknown_length or method == "HEAD" or _httpcore_patched():
+        if unknown_length or method == "HEAD" or not _on_asyncio() or _httpcore_patched():
             return await self._default().handle_async_request(request)
         url = request.url
         scheme = url.scheme
