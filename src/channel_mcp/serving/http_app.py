@@ -499,7 +499,7 @@ def serve_app(
     """Run `app` under channel-mcp's HTTP stack until SIGTERM or SIGINT; returns the exit code.
 
     The stack: uvicorn on uvloop where installed (uvicorn's "auto" loop), httptools parsing requests
-    (C; h11 where httptools is missing) with channel-mcp's deadlines, head-size limit and connection cap
+    (C) with channel-mcp's deadlines, head-size limit and connection cap
     (see http_limits). benchmarks/_peers.py serves its no-MCP floor with this same function.
     """
     import uvicorn

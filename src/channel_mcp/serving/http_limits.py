@@ -1,6 +1,6 @@
-"""Connection limits for HTTP mode: uvicorn's httptools (or h11) protocol, with the timeouts and the cap it lacks.
+"""Connection limits for HTTP mode: uvicorn's httptools protocol, with the timeouts and the cap it lacks.
 
-uvicorn bounds the size of a request head (h11's 16 KiB incomplete-event limit) and closes idle
+uvicorn closes idle
 keep-alive connections, but it has no deadline for a request head or body: a client that sends
 `POST /mcp HTTP/1.1\\r\\n` and then nothing, a byte every few seconds, or a body that never ends keeps
 its connection, its file descriptor and about 4 KiB for as long as it likes. 20,000 such connections
@@ -20,10 +20,10 @@ This protocol adds, per connection:
 A timed-out request that sent any bytes gets a 408 before the close. Everything else (HTTP parsing,
 flow control, graceful shutdown) is uvicorn's.
 
-Requests are parsed by httptools (llhttp, in C) where it is installed, which it is with channel-mcp: about
-a third less CPU per request than the pure-Python h11. httptools has no limit of its own on a request
-head, so the httptools protocol keeps h11's 16 KiB (`MAX_HEAD_BYTES`), answered the way uvicorn answers
-any unparsable request (400, "Invalid HTTP request received.").
+Requests are parsed by httptools (llhttp, in C), a dependency: about a third less CPU per request than
+the pure-Python h11. httptools has no limit of its own on a request head, so the protocol keeps h11's
+16 KiB (`MAX_HEAD_BYTES`), answered the way uvicorn answers any unparsable request (400, "Invalid HTTP
+request received.").
 """
 
 from __future__ import annotations
@@ -36,14 +36,11 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import h11
 from starlette.types import Receive, Scope, Send
-from uvicorn.protocols.http.h11_impl import H11Protocol
 
 __all__ = [
     "MAX_HEAD_BYTES",
     "ConnectionLimits",
-    "limited_h11_protocol",
     "limited_httptools_protocol",
     "limited_protocol",
 ]
@@ -105,112 +102,6 @@ class _Notes:
             self.counts[kind] = 0
 
 
-def limited_h11_protocol(limits: ConnectionLimits) -> type[H11Protocol]:
-    """An `H11Protocol` subclass enforcing `limits`; pass it as uvicorn's `http=`. One per server."""
-    # Shared by the connections of one server. `unfinished` is in the order each connection started
-    # waiting for its request, oldest first. An OrderedDict, not a dict: after many removals at the
-    # front, finding a dict's first key walks the dead slots, and a flood would make that quadratic.
-    live: set[LimitedH11Protocol] = set()
-    unfinished: OrderedDict[LimitedH11Protocol, None] = OrderedDict()
-    notes = _Notes()
-
-    class LimitedH11Protocol(H11Protocol):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self.deadline: asyncio.TimerHandle | None = None
-            self.phase: Literal["head", "body", "request"] = "head"
-            self.head_bytes = False  # whether the request now awaited has sent anything yet
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            if len(live) >= limits.max_connections:
-                if unfinished:
-                    next(iter(unfinished)).drop()
-                    notes.note("evicted", "at the connection limit: closed the oldest unfinished connection")
-                else:
-                    # Every connection is serving a request: this one is answered 503 once its head is in.
-                    self.app = _at_capacity
-                    notes.note("refused", "at the connection limit with every connection busy: answering 503")
-            live.add(self)
-            super().connection_made(transport)
-            self.await_head(timed=True)
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self.cancel_deadline()
-            unfinished.pop(self, None)
-            live.discard(self)
-            super().connection_lost(exc)
-
-        def data_received(self, data: bytes) -> None:
-            if self.phase == "head":
-                self.head_bytes = True
-                if self.deadline is None:  # an idle keep-alive connection starts its next request
-                    self.set_deadline(limits.header_timeout)
-            super().data_received(data)
-
-        def handle_events(self) -> None:
-            super().handle_events()
-            state = self.conn.their_state
-            if state is h11.SEND_BODY and self.phase == "head":
-                self.phase = "body"
-                self.set_deadline(limits.body_timeout)
-            elif state is not h11.IDLE and state is not h11.SEND_BODY and self.phase != "request":
-                # The whole request is in (or the connection is done): from here it is the app's time,
-                # bounded by the tool timeout, and the connection is no longer a candidate for eviction.
-                self.phase = "request"
-                self.cancel_deadline()
-                unfinished.pop(self, None)
-
-        def on_response_complete(self) -> None:
-            # A response sent before the body was read (413, say) leaves the body deadline running.
-            finished = self.phase == "request"
-            if finished:
-                self.phase = "head"  # uvicorn may parse a pipelined request inside the call below
-                self.head_bytes = False
-            super().on_response_complete()
-            if finished and self.phase == "head" and not self.transport.is_closing():
-                # Keep-alive: uvicorn's idle timer runs until the next byte, then the head deadline.
-                self.await_head(timed=False)
-
-        def await_head(self, *, timed: bool) -> None:
-            self.phase = "head"
-            self.head_bytes = False
-            unfinished[self] = None
-            unfinished.move_to_end(self)
-            if timed:
-                self.set_deadline(limits.header_timeout)
-
-        def set_deadline(self, seconds: float) -> None:
-            self.cancel_deadline()
-            self.deadline = self.loop.call_later(seconds, self.expired)
-
-        def cancel_deadline(self) -> None:
-            if self.deadline is not None:
-                self.deadline.cancel()
-                self.deadline = None
-
-        def expired(self) -> None:
-            self.deadline = None
-            if self.transport.is_closing():
-                return
-            notes.note(f"{self.phase} timeout", f"closed a connection whose request {self.phase} was too slow")
-            # A 408 for a request that began (a connection that never sent a byte is just closed), unless
-            # the app has already answered it (a 413 sent before the body was read, say).
-            began = self.phase == "body" or self.head_bytes
-            answered = self.phase == "body" and self.cycle.response_started
-            if began and not answered:
-                self.transport.write(_TIMEOUT_RESPONSE)
-            self.drop()
-
-        def drop(self) -> None:
-            # Out of the cap's count at once: the transport reports the loss only on a later loop turn.
-            self.cancel_deadline()
-            unfinished.pop(self, None)
-            live.discard(self)
-            self.transport.close()
-
-    return LimitedH11Protocol
-
-
 MAX_HEAD_BYTES = 16 * 1024
 """A request head (request line and headers) longer than this gets a 400 and the connection is closed: h11's
 own limit, kept when the faster httptools parser (which has none of its own) reads the requests."""
@@ -218,17 +109,18 @@ _BAD_REQUEST = "Invalid HTTP request received."  # uvicorn's text for a request 
 
 
 def limited_protocol(limits: ConnectionLimits) -> type[asyncio.Protocol]:
-    """The HTTP protocol for uvicorn's `http=`, enforcing `limits`: on httptools (C parsing, about a third
-    less CPU per request than h11) where it is installed, else on h11. One per server."""
-    try:
-        import httptools  # noqa: F401
-    except ImportError:  # pragma: no cover - httptools is a dependency; kept for platforms without a wheel
-        return limited_h11_protocol(limits)
+    """The HTTP protocol for uvicorn's `http=`, enforcing `limits` and `MAX_HEAD_BYTES` on httptools (C
+    parsing, about a third less CPU per request than h11; a dependency, with wheels for every platform
+    uvicorn supports). One per server."""
     return limited_httptools_protocol(limits)
 
 
 def limited_httptools_protocol(limits: ConnectionLimits) -> type[asyncio.Protocol]:
-    """An `HttpToolsProtocol` subclass enforcing `limits` and `MAX_HEAD_BYTES`; see `limited_h11_protocol`."""
+    """An `HttpToolsProtocol` subclass enforcing `limits` and `MAX_HEAD_BYTES`.
+
+    Shared by the connections of one server: `live`, and `unfinished` in the order each connection
+    started waiting for its request, oldest first (an OrderedDict, not a dict: after many removals at
+    the front, finding a dict's first key walks the dead slots, and a flood would make that quadratic)."""
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     live: set[LimitedHttpToolsProtocol] = set()
