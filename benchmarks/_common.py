@@ -8,6 +8,7 @@ same run, interleaving the variants, because the machines these run on are share
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import os
@@ -326,3 +327,84 @@ def wait_port(port: int, timeout: float = 60.0, proc: subprocess.Popen[bytes] | 
         if time.monotonic() > deadline:
             raise RuntimeError(f"port {port} did not open within {timeout:.0f} s")
         time.sleep(0.05)
+
+
+# ---------------------------------------------------------------------------------------------- HTTP load
+
+TOOL = "imbrace_get_channel"
+ARGUMENTS = {"channel_id": SEED_CHANNEL_ID}
+
+
+MODERN = "2026-07-28"
+MODERN_META = {
+    "io.modelcontextprotocol/protocolVersion": MODERN,
+    "io.modelcontextprotocol/clientCapabilities": {},
+    "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "1"},
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One server port, the Authorization header value it needs, and the protocol revision spoken to it."""
+
+    port: int
+    authorization: str | None = None
+    version: str = PROTOCOL_VERSION
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection posting one MCP tool call, over and over (raw HTTP/1.1: a
+    lighter load generator than httpx, so that it is less of the bottleneck)."""
+
+    def __init__(self, target: Target, tool: str = TOOL, arguments: Mapping[str, Any] | None = None) -> None:
+        self.tool = tool
+        self.arguments = dict(arguments if arguments is not None else ARGUMENTS)
+        self.port = target.port
+        self.version = target.version
+        self.auth_line = f"authorization: {target.authorization}\r\n" if target.authorization else ""
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.next_id = 1
+
+    async def call(self) -> None:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        assert self.reader is not None
+        params: dict[str, object] = {"name": self.tool, "arguments": self.arguments}
+        extra = ""
+        if self.version == MODERN:
+            params["_meta"] = MODERN_META
+            extra = f"mcp-method: tools/call\r\nmcp-name: {self.tool}\r\n"
+        body = json.dumps({"jsonrpc": "2.0", "id": self.next_id, "method": "tools/call", "params": params}).encode()
+        self.next_id += 1
+        head = (
+            f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\ncontent-type: application/json\r\n"
+            f"accept: application/json, text/event-stream\r\nmcp-protocol-version: {self.version}\r\n"
+            f"{extra}{self.auth_line}content-length: {len(body)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + body)
+        status_line = await self.reader.readline()
+        headers: dict[str, str] = {}
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            key, _, value = line.decode("latin-1").partition(":")
+            headers[key.strip().lower()] = value.strip()
+        if "content-length" in headers:
+            payload = await self.reader.readexactly(int(headers["content-length"]))
+        else:  # chunked
+            chunks = []
+            while size := int((await self.reader.readline()).strip() or b"0", 16):
+                chunks.append(await self.reader.readexactly(size))
+                await self.reader.readline()
+            await self.reader.readline()
+            payload = b"".join(chunks)
+        if not status_line.startswith(b"HTTP/1.1 200") or b'"isError":false' not in payload:
+            raise RuntimeError(f"call failed: {status_line!r} {payload[:300]!r}")
+        if headers.get("connection", "").lower() == "close":
+            await self.close()
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(OSError):
+                await self.writer.wait_closed()
+            self.writer = None

@@ -42,10 +42,12 @@ from typing import Any
 
 from _common import (
     BENCH_DIR,
-    PROTOCOL_VERSION,
+    MODERN,
     PYTHON,
-    SEED_CHANNEL_ID,
+    TOOL,
+    Connection,
     Row,
+    Target,
     channel_mcp_cmd,
     clean_env,
     cpu_seconds,
@@ -65,8 +67,6 @@ from _common import (
 CONCURRENCY = (1, 8, 32)
 PEER_GOAL = 0.6  # channel-mcp's CPU per call at most this times the SDK peer's (SDK default dependencies)
 FLOOR_GOAL = 1.3  # ... and at most this times the no-MCP floor's on the same HTTP stack
-TOOL = "imbrace_get_channel"
-ARGUMENTS = {"channel_id": SEED_CHANNEL_ID}
 HTTP_TOKEN = "bench-static-token-7f3a9c1e5b2d4f60"
 SCOPES = "channels:read channels:write channels:delete"
 
@@ -154,77 +154,6 @@ def replicas(
     finally:
         for proc in procs:
             stop(proc)
-
-
-MODERN = "2026-07-28"
-MODERN_META = {
-    "io.modelcontextprotocol/protocolVersion": MODERN,
-    "io.modelcontextprotocol/clientCapabilities": {},
-    "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "1"},
-}
-
-
-@dataclass(frozen=True)
-class Target:
-    """One server port, the Authorization header value it needs, and the protocol revision spoken to it."""
-
-    port: int
-    authorization: str | None = None
-    version: str = PROTOCOL_VERSION
-
-
-class Connection:
-    """One keep-alive HTTP/1.1 connection posting MCP requests."""
-
-    def __init__(self, target: Target) -> None:
-        self.port = target.port
-        self.version = target.version
-        self.auth_line = f"authorization: {target.authorization}\r\n" if target.authorization else ""
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-        self.next_id = 1
-
-    async def call(self) -> None:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        assert self.reader is not None
-        params: dict[str, object] = {"name": TOOL, "arguments": ARGUMENTS}
-        extra = ""
-        if self.version == MODERN:
-            params["_meta"] = MODERN_META
-            extra = f"mcp-method: tools/call\r\nmcp-name: {TOOL}\r\n"
-        body = json.dumps({"jsonrpc": "2.0", "id": self.next_id, "method": "tools/call", "params": params}).encode()
-        self.next_id += 1
-        head = (
-            f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\ncontent-type: application/json\r\n"
-            f"accept: application/json, text/event-stream\r\nmcp-protocol-version: {self.version}\r\n"
-            f"{extra}{self.auth_line}content-length: {len(body)}\r\n\r\n"
-        )
-        self.writer.write(head.encode() + body)
-        status_line = await self.reader.readline()
-        headers: dict[str, str] = {}
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            key, _, value = line.decode("latin-1").partition(":")
-            headers[key.strip().lower()] = value.strip()
-        if "content-length" in headers:
-            payload = await self.reader.readexactly(int(headers["content-length"]))
-        else:  # chunked
-            chunks = []
-            while size := int((await self.reader.readline()).strip() or b"0", 16):
-                chunks.append(await self.reader.readexactly(size))
-                await self.reader.readline()
-            await self.reader.readline()
-            payload = b"".join(chunks)
-        if not status_line.startswith(b"HTTP/1.1 200") or b'"isError":false' not in payload:
-            raise RuntimeError(f"call failed: {status_line!r} {payload[:300]!r}")
-        if headers.get("connection", "").lower() == "close":
-            await self.close()
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            await self.writer.wait_closed()
-            self.writer = None
 
 
 @dataclass

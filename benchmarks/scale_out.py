@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import json
 import math
 import os
 import random
@@ -40,9 +39,10 @@ from pathlib import Path
 from types import FrameType
 
 from _common import (
-    PROTOCOL_VERSION,
-    SEED_CHANNEL_ID,
+    TOOL,
+    Connection,
     Row,
+    Target,
     channel_mcp_cmd,
     clean_env,
     cpu_seconds,
@@ -59,8 +59,6 @@ from _common import (
 
 BENCH = "scale-out"
 REPLICAS = (1, 2, 3)
-TOOL = "imbrace_get_channel"
-ARGUMENTS = {"channel_id": SEED_CHANNEL_ID}
 NODE_CORES = 16
 MAXCONN = 256  # haproxy's cap per frontend (global: 4x); the load is 32 connections
 CALL_TIMEOUT = 30.0  # seconds; a call taking longer fails the run instead of hanging it
@@ -217,55 +215,6 @@ def haproxy(executable: str, servers: Sequence[int]) -> Iterator[Haproxy]:
 # ------------------------------------------------------------------------------------------------ load
 
 
-class Connection:
-    """One keep-alive HTTP/1.1 connection posting MCP tool calls."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-        self.next_id = 1
-
-    async def call(self) -> None:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        assert self.reader is not None
-        params = {"name": TOOL, "arguments": ARGUMENTS}
-        body = json.dumps({"jsonrpc": "2.0", "id": self.next_id, "method": "tools/call", "params": params}).encode()
-        self.next_id += 1
-        head = (
-            f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\ncontent-type: application/json\r\n"
-            f"accept: application/json, text/event-stream\r\nmcp-protocol-version: {PROTOCOL_VERSION}\r\n"
-            f"content-length: {len(body)}\r\n\r\n"
-        )
-        self.writer.write(head.encode() + body)
-        status_line = await self.reader.readline()
-        headers: dict[str, str] = {}
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            key, _, value = line.decode("latin-1").partition(":")
-            headers[key.strip().lower()] = value.strip()
-        if "content-length" in headers:
-            payload = await self.reader.readexactly(int(headers["content-length"]))
-        else:  # chunked
-            chunks = []
-            while size := int((await self.reader.readline()).strip() or b"0", 16):
-                chunks.append(await self.reader.readexactly(size))
-                await self.reader.readline()
-            await self.reader.readline()
-            payload = b"".join(chunks)
-        if not status_line.startswith(b"HTTP/1.1 200") or b'"isError":false' not in payload:
-            raise RuntimeError(f"call failed: {status_line!r} {payload[:300]!r}")
-        if headers.get("connection", "").lower() == "close":
-            await self.close()
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            with contextlib.suppress(OSError):
-                await self.writer.wait_closed()
-            self.writer = None
-
-
 @dataclass
 class Phase:
     calls: int
@@ -284,7 +233,7 @@ async def phase(
 ) -> Phase:
     """`calls` tool calls through the `count`-replica frontend from `clients` connections, or fewer after `cap` s."""
     port = lb.frontends[count]
-    warm = Connection(port)  # every replica's connection pool and lazy paths warmed before the clock
+    warm = Connection(Target(port))  # every replica's connection pool and lazy paths warmed before the clock
     for _ in range(2 * count):
         await asyncio.wait_for(warm.call(), CALL_TIMEOUT)
     await warm.close()
@@ -294,7 +243,7 @@ async def phase(
 
     async def client() -> None:
         nonlocal remaining
-        conn = Connection(port)
+        conn = Connection(Target(port))
         try:
             while remaining > 0 and time.perf_counter() < deadline:
                 remaining -= 1
