@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -132,3 +133,14 @@ async def test_the_entry_serves_the_common_case_itself(monkeypatch: pytest.Monke
         modern = {**LEGACY, "mcp-protocol-version": "2026-07-28"}
         await c.post("/mcp", content=REQUESTS[0][2], headers=modern)  # the SDK's own 2026-07-28 entry
         assert fallbacks == ["/mcp"]
+
+
+def test_an_sdk_without_the_private_state_turns_the_entry_off() -> None:
+    # The entry reads two private attributes of the SDK's session manager; if a release renames them,
+    # the entry must step aside rather than fail requests.
+    shaped = SimpleNamespace(stateless=True, json_response=True, security_settings=None)
+    fallback = entry_of(create_http_app(Settings(sandbox=True))).fallback
+    assert StatelessJSONEntry(
+        cast(Any, SimpleNamespace(**vars(shaped), _task_group=None, _lifespan_state=None)), fallback
+    ).enabled
+    assert not StatelessJSONEntry(cast(Any, SimpleNamespace(**vars(shaped), _task_group=None)), fallback).enabled

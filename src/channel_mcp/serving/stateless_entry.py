@@ -51,6 +51,7 @@ __all__ = ["StatelessJSONEntry"]
 logger = logging.getLogger("mcp.shared.jsonrpc_dispatcher")  # the SDK logs handler crashes here
 
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+_PRIVATE_STATE = ("_task_group", "_lifespan_state")
 
 
 @dataclass
@@ -104,7 +105,10 @@ class StatelessJSONEntry:
         self.fallback = fallback
         security = session_manager.security_settings
         # With the SDK's DNS-rebinding checks on, every request goes its way (channel-mcp checks Host/Origin itself).
-        self.enabled = security is None or not security.enable_dns_rebinding_protection
+        # The session manager's private state this entry reads (`_task_group`, `_lifespan_state`): an SDK
+        # release without them turns the entry off, and every request goes the SDK's own way.
+        sdk_shape = all(hasattr(session_manager, name) for name in _PRIVATE_STATE)
+        self.enabled = sdk_shape and (security is None or not security.enable_dns_rebinding_protection)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         running = getattr(self.manager, "_task_group", None) is not None  # else the SDK says it is not running
