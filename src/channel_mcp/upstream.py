@@ -42,7 +42,7 @@ from channel_mcp.errors import (
     TransportError,
     UpstreamError,
 )
-from channel_mcp.wire import upstream_transport
+from channel_mcp.wire import LIMITS, upstream_transport
 
 logger = logging.getLogger("channel_mcp.upstream")
 
@@ -226,7 +226,7 @@ class Upstream:
                 timeout=self.timeout,
                 # The lean HTTP/1.1 wire (channel_mcp.wire) unless a transport is given or a proxy is configured.
                 transport=self.transport if self.transport is not None else upstream_transport(),
-                limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+                limits=LIMITS,
                 follow_redirects=False,
             )
         return self._client

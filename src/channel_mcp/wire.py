@@ -29,11 +29,13 @@ from typing import Any
 import httpx
 import sniffio
 
-__all__ = ["KEEPALIVE_EXPIRY", "LeanTransport", "upstream_transport"]
+__all__ = ["KEEPALIVE_EXPIRY", "LIMITS", "LeanTransport", "upstream_transport"]
 
 KEEPALIVE_EXPIRY = 5.0  # seconds an idle connection is kept (httpx's default)
 MAX_IDLE_PER_ORIGIN = 32
-MAX_CONNECTIONS = 64  # as channel-mcp's httpx.Limits
+MAX_CONNECTIONS = 64
+# The one pool size for upstream calls, whichever transport carries them (this wire, or httpx's own).
+LIMITS = httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_IDLE_PER_ORIGIN)
 _READ_SIZE = 65536
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy")
@@ -178,9 +180,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
 
     def _default(self) -> httpx.AsyncHTTPTransport:
         if self._fallback is None:
-            self._fallback = httpx.AsyncHTTPTransport(
-                verify=self._verify, limits=httpx.Limits(max_connections=64, max_keepalive_connections=32)
-            )
+            self._fallback = httpx.AsyncHTTPTransport(verify=self._verify, limits=LIMITS)
         return self._fallback
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
