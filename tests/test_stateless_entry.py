@@ -9,19 +9,29 @@ sandbox state is the same for both.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import SimpleNamespace
 from typing import Any, cast
 
 import httpx
+import pydantic_core
 import pytest
+from mcp_types import CallToolResult, TextContent
+from mcp_types.methods import serialize_server_result
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+from opentelemetry import trace
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.routing import Route
 
 from channel_mcp.config import Settings
+from channel_mcp.server import SpecTool, build_server
 from channel_mcp.serving.http_app import create_http_app
-from channel_mcp.serving.stateless_entry import StatelessJSONEntry
+from channel_mcp.serving.stateless_entry import StatelessJSONEntry, _tool_result_wire
+from channel_mcp.tools import ALL_TOOLS
+from tests.test_secret_sweep import CALLS
 
 LEGACY = {
     "content-type": "application/json",
@@ -144,3 +154,136 @@ def test_an_sdk_without_the_private_state_turns_the_entry_off() -> None:
         cast(Any, SimpleNamespace(**vars(shaped), _task_group=None, _lifespan_state=None)), fallback
     ).enabled
     assert not StatelessJSONEntry(cast(Any, SimpleNamespace(**vars(shaped), _task_group=None)), fallback).enabled
+
+
+# ---------------------------------------------------------------------------------------------- direct calls
+
+READS = [(name, args) for name, args in CALLS if next(t for t in ALL_TOOLS if t.name == name).annotations.read_only]
+DIRECT_EDGES: list[tuple[str, dict[str, Any]]] = [
+    ("unknown channel", {"name": "imbrace_get_channel", "arguments": {"channel_id": "nope"}}),
+    ("wrong type", {"name": "imbrace_get_channel", "arguments": {"channel_id": 5}}),
+    ("unknown argument", {"name": "imbrace_get_channel", "arguments": {"channel_id": "ch_web_001", "x": 1}}),
+    ("missing argument", {"name": "imbrace_get_channel", "arguments": {}}),
+    ("no arguments", {"name": "imbrace_count_channels"}),
+    ("null arguments", {"name": "imbrace_count_channels", "arguments": None}),
+    ("progress token", {"name": "imbrace_count_channels", "arguments": {}, "_meta": {"progressToken": "p1"}}),
+    ("request state", {"name": "imbrace_count_channels", "arguments": {}, "requestState": "forged"}),
+    ("a write", {"name": "imbrace_update_contact", "arguments": {"contact_id": "ct_0002", "email": 5}}),
+    ("unknown tool", {"name": "no_such_tool", "arguments": {}}),
+    ("name not a string", {"name": 7, "arguments": {}}),
+    ("unicode", {"name": "imbrace_search_contacts", "arguments": {"q": "Nguyễn ☕ \u202e"}}),
+]
+
+
+def tool_call(params: dict[str, Any], id: Any = 3) -> bytes:
+    return json.dumps({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params}).encode()
+
+
+async def three_ways(app: Starlette, body: bytes, headers: dict[str, str]) -> list[tuple[int, str | None, bytes]]:
+    """The answer with the direct call path, with only the direct entry, and with neither (the SDK's way)."""
+    entry = entry_of(app)
+    direct = entry.direct_tool
+    answers = []
+    async with client(app) as c:
+        for enabled, tool in ((True, direct), (True, None), (False, direct), (True, direct)):
+            entry.enabled, entry.direct_tool = enabled, tool
+            response = await c.post("/mcp", content=body, headers=headers)
+            answers.append((response.status_code, response.headers.get("content-type"), response.content))
+    return answers
+
+
+def _clock_free(answer: tuple[int, str | None, bytes]) -> tuple[int, str | None, bytes]:
+    """The answer without what the sandbox derives from the clock (the service window's times)."""
+    body = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z", b"<time>", answer[2])
+    return answer[0], answer[1], re.sub(rb'(expires_in_seconds\\*":)\d+', rb"\1<n>", body)
+
+
+@pytest.mark.parametrize(("name", "arguments"), READS, ids=[f"{n} {sorted(a)}" for n, a in READS])
+async def test_a_direct_read_answers_as_the_sdk_does(name: str, arguments: dict[str, Any]) -> None:
+    app = create_http_app(Settings(sandbox=True))
+    answers = [_clock_free(a) for a in await three_ways(app, tool_call(call(name, arguments)["params"]), LEGACY)]
+    assert answers[0][0] == 200 and b'"isError":false' in answers[0][2], answers[0]
+    assert answers[0] == answers[1] == answers[2] == answers[3], f"direct {answers[0]!r}\nSDK {answers[2]!r}"
+
+
+@pytest.mark.parametrize(("label", "params"), DIRECT_EDGES, ids=[e[0] for e in DIRECT_EDGES])
+@pytest.mark.parametrize("version", [*HANDSHAKE_PROTOCOL_VERSIONS, None])
+async def test_direct_edges_answer_as_the_sdk_does(label: str, params: dict[str, Any], version: str | None) -> None:
+    headers = {k: v for k, v in LEGACY.items() if k != "mcp-protocol-version"}
+    if version is not None:
+        headers["mcp-protocol-version"] = version
+    answers = await three_ways(create_http_app(Settings(sandbox=True)), tool_call(params, id="e-1"), headers)
+    assert answers[0] == answers[1] == answers[2] == answers[3], f"{label}: direct {answers[0]!r}\nSDK {answers[2]!r}"
+
+
+async def test_token_mode_reads_answer_as_the_sdk_does() -> None:
+    settings = Settings(sandbox=True, auth="token", http_token=SecretStr("t0ken-for-the-direct-path-test"))
+    headers = {**LEGACY, "authorization": "Bearer t0ken-for-the-direct-path-test"}
+    answers = await three_ways(create_http_app(settings), tool_call(call(*READS[2])["params"]), headers)
+    assert answers[0][0] == 200 and answers[0] == answers[2]
+
+
+class _Counted:
+    """Counts the calls that went the SDK's way (through `SpecTool.run`)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[str] = []
+        original = SpecTool.run
+
+        async def run(tool: SpecTool, *args: Any, **kwargs: Any) -> Any:
+            self.calls.append(tool.name)
+            return await original(tool, *args, **kwargs)
+
+        monkeypatch.setattr(SpecTool, "run", run)
+
+
+async def test_reads_take_the_direct_path_and_writes_the_sdk_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    counted = _Counted(monkeypatch)
+    app = create_http_app(Settings(sandbox=True))
+    async with client(app) as c:
+        await c.post("/mcp", content=tool_call(call(*READS[2])["params"]), headers=LEGACY)
+        assert counted.calls == []
+        write = {"name": "imbrace_update_contact", "arguments": {"contact_id": "ct_0002", "email": "a@b.example"}}
+        await c.post("/mcp", content=tool_call(write), headers=LEGACY)
+        assert counted.calls == ["imbrace_update_contact"]
+
+
+async def test_a_tracer_provider_sends_calls_the_sdk_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    # With a provider set, the SDK's span would be recorded: the direct path must not skip it.
+    counted = _Counted(monkeypatch)
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: trace.NoOpTracerProvider())
+    app = create_http_app(Settings(sandbox=True))
+    async with client(app) as c:
+        await c.post("/mcp", content=tool_call(call(*READS[2])["params"]), headers=LEGACY)
+    assert counted.calls == [READS[2][0]]
+
+
+async def test_unknown_server_middleware_sends_calls_the_sdk_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+
+    async def watching(ctx: Any, call_next: Any) -> Any:
+        seen.append(ctx.method)
+        return await call_next(ctx)
+
+    counted = _Counted(monkeypatch)
+    server = build_server(Settings(sandbox=True))
+    server.middleware.append(watching)
+    app = create_http_app(Settings(sandbox=True), server=server)
+    async with client(app) as c:
+        await c.post("/mcp", content=tool_call(call(*READS[2])["params"]), headers=LEGACY)
+    assert seen == ["tools/call"] and counted.calls == [READS[2][0]]
+
+
+def test_the_direct_dump_is_the_sdks_for_every_handshake_revision() -> None:
+    results = [
+        CallToolResult(content=[TextContent(type="text", text="{}")], structured_content={"a": [1, 2.5, None]}),
+        CallToolResult(content=[TextContent(type="text", text="Nguyễn ☕")], is_error=True),
+        CallToolResult(content=[TextContent(type="text", text="")], structured_content={}, is_error=False),
+    ]
+    for version in HANDSHAKE_PROTOCOL_VERSIONS:
+        for result in results:
+            dumped = result.model_dump(by_alias=True, mode="json", exclude_none=True)
+            sdk = serialize_server_result("tools/call", version, dumped)
+            assert pydantic_core.to_json(_tool_result_wire(result)) == pydantic_core.to_json(sdk), version
+    assert _tool_result_wire(CallToolResult(content=[], structured_content={})) is None
+    assert _tool_result_wire(CallToolResult(content=[TextContent(type="text", text="x")], _meta={"k": 1})) is None

@@ -26,6 +26,10 @@ class DepsScope:
     """Server middleware: the request's lifespan `Deps`, visible to handlers the SDK gives no context; and
     the request's progress reporter (see channel_mcp.progress), for tools, reads and completions alike."""
 
+    # It reads the context's lifespan state, request id and `session.report_progress`, nothing else: the
+    # direct path for read-only tool calls (serving.stateless_entry) may run it with a session that drops.
+    direct_call_safe = True
+
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         deps = ctx.lifespan_context
         # The per-request session sends nothing unless the client gave a progressToken.

@@ -50,6 +50,19 @@ class SpecTool(Tool):
         return result
 
 
+def direct_tool(server: MCPServer[Any], name: str) -> ToolSpec[Any, Any] | None:
+    """The spec of `name` when a call to it may skip the SDK's per-call machinery (see
+    serving.stateless_entry): a registered channel-mcp tool that is read-only, so its call never asks
+    the user anything and announces nothing. None for anything else, which then takes the SDK's way."""
+    manager = getattr(server, "_tool_manager", None)  # an SDK without it: every call takes the SDK's way
+    tool = manager.get_tool(name) if manager is not None else None
+    if not isinstance(tool, SpecTool):
+        return None
+    spec: ToolSpec[Any, Any] = tool.spec
+    ann = spec.annotations
+    return spec if ann.read_only and not ann.destructive else None
+
+
 async def _unused(**_: Any) -> None:  # the SDK requires a callable; SpecTool.run never calls it
     return None
 

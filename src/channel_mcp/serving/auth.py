@@ -463,6 +463,10 @@ async def _deny(send: Send, status: int, message: str, challenge: str | None) ->
 class CallerScope:
     """Server middleware: the caller's `Deps` for every handler, and only the tools its scopes allow."""
 
+    # It reads the context's method and params and replaces its lifespan state, nothing else: the direct
+    # path for read-only tool calls (serving.stateless_entry) may run it.
+    direct_call_safe = True
+
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         caller = current_caller.get()
         if caller is None:

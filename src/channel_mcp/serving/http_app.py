@@ -25,6 +25,7 @@ Starlette and uvicorn are imported here only, so that stdio start-up does not lo
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import json
@@ -53,7 +54,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from channel_mcp.config import Settings
 from channel_mcp.deps import Deps
-from channel_mcp.server import build_server
+from channel_mcp.server import build_server, direct_tool
 from channel_mcp.serving.stateless_entry import StatelessJSONEntry
 
 if TYPE_CHECKING:
@@ -431,7 +432,12 @@ def create_http_app(
     # (no server-initiated messages reach a stateless client) while holding a connection open through
     # shutdown. The transport spec allows 405 for both; clients expect it.
     # Handshake-era requests go straight to the SDK's handler chain, without a transport each (see stateless_entry).
-    entry = StatelessJSONEntry(session_manager, fallback=StreamableHTTPASGIApp(session_manager))
+    # Read-only tool calls skip the SDK's per-call machinery too, when nothing they skip would act on them.
+    entry = StatelessJSONEntry(
+        session_manager,
+        fallback=StreamableHTTPASGIApp(session_manager),
+        direct_tool=functools.partial(direct_tool, server),
+    )
     mcp_route = Route(path, endpoint=entry, methods=["POST"])
     routes = [
         Route("/healthz", healthz, methods=["GET"]),

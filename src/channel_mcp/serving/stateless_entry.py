@@ -16,6 +16,16 @@ exceptions to errors exactly as `JSONRPCDispatcher` does, and writes the same by
 writes (`model_dump_json(by_alias=True, exclude_unset=True)`, `content-type: application/json`).
 Notifications for the request are dropped, as the SDK's transport drops them in JSON mode.
 
+A read-only channel-mcp tool call goes one step further (`_call_direct`): the SDK's runner would
+validate the params, open an OpenTelemetry span, run the server middleware, build a `Context`, find the
+tool and call `SpecTool.run`, then validate and dump the result against the revision's schema. For a
+request whose params are exactly `name` and an `arguments` object, naming a read-only tool (which never
+asks the user anything and announces nothing), the entry runs the same server middleware chain itself
+around `execute`, and writes the result in the shape the SDK's per-revision dump gives. It steps aside
+(the request takes `_serve`) whenever that would not be the same answer: a tracer provider is set (the
+span would be recorded), the chain holds middleware not known to be transparent, the tool is not
+read-only, or the params carry anything else (`_meta`, `requestState`, a task).
+
 Anything else (the 2026-07-28 revision, `initialize`, notifications, malformed bodies or headers, an
 oversized body) goes to the SDK untouched, with the body replayed; so every refusal keeps its status and
 text. tests/test_conformance.py and tests/test_http_app.py pin the behaviour on both paths.
@@ -24,31 +34,50 @@ text. tests/test_conformance.py and tests/test_http_app.py pin the behaviour on 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, Protocol, cast
 
 import anyio
 import pydantic_core
+from mcp.server._otel import OpenTelemetryMiddleware
 from mcp.server.connection import Connection
+from mcp.server.context import HandlerResult, ServerRequestContext
+from mcp.server.request_state import RequestStateBoundary
 from mcp.server.runner import ServerRunner, aclose_shielded
 from mcp.server.streamable_http import check_accept_headers
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.shared.dispatcher import CallOptions
-from mcp.shared.exceptions import NoBackChannelError
+from mcp.shared.exceptions import MCPError, NoBackChannelError
 from mcp.shared.jsonrpc_dispatcher import handler_exception_to_error_data, progress_token_from_params
 from mcp.shared.message import ServerMessageMetadata
 from mcp.shared.transport_context import TransportContext
-from mcp_types import DEFAULT_NEGOTIATED_VERSION, ErrorData, JSONRPCError, JSONRPCRequest, JSONRPCResponse, RequestId
+from mcp_types import (
+    DEFAULT_NEGOTIATED_VERSION,
+    CallToolResult,
+    ErrorData,
+    JSONRPCError,
+    JSONRPCRequest,
+    JSONRPCResponse,
+    RequestId,
+    TextContent,
+)
 from mcp_types.jsonrpc import jsonrpc_message_adapter
+from mcp_types.methods import serialize_server_result
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
-from pydantic import ValidationError
+from opentelemetry import trace
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["StatelessJSONEntry"]
+from channel_mcp.tools.declare import ToolSpec
+from channel_mcp.tools.runner import execute
+
+__all__ = ["DirectTool", "StatelessJSONEntry"]
 
 logger = logging.getLogger("mcp.shared.jsonrpc_dispatcher")  # the SDK logs handler crashes here
+logger_tools = logging.getLogger("mcp.server.mcpserver.server")  # ... and tool crashes here
 
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 _PRIVATE_STATE = ("_task_group", "_lifespan_state")
@@ -88,6 +117,60 @@ class _NoBackChannelContext:
         self._closed = True
 
 
+class DirectTool(Protocol):
+    """Finds the spec of a tool whose call may be served by `_call_direct` (None: the SDK's way)."""
+
+    def __call__(self, name: str) -> ToolSpec[Any, Any] | None: ...
+
+
+class _DroppedSession:
+    """The per-request session the server middleware sees on the direct path. It offers what channel-mcp's
+    middleware uses (`report_progress`), and like the SDK's JSON-mode transport it delivers nothing."""
+
+    async def report_progress(
+        self, progress: float, total: float | None = None, message: str | None = None, **_: Any
+    ) -> None:
+        return None
+
+
+_DROPPED_SESSION = _DroppedSession()
+
+
+def _transparent(middleware: object) -> bool:
+    """Middleware whose effect on a read-only tool call the direct path reproduces by running it: the
+    SDK's `requestState` boundary (it acts only on `requestState` and `input_required` results, which
+    the direct path never has), and channel-mcp's own, marked `direct_call_safe` (they read the
+    context's method, params and lifespan state and `session.report_progress`, nothing else)."""
+    return isinstance(middleware, RequestStateBoundary) or getattr(middleware, "direct_call_safe", False) is True
+
+
+def _tool_result_wire(result: CallToolResult) -> dict[str, Any] | None:
+    """`result` as the SDK's per-revision dump shapes it, for the one form `execute` returns (a single
+    plain text block, optional structured content); None for any other form (then the SDK's dump runs)."""
+    if result.meta is not None or result.result_type != "complete" or len(result.content) != 1:
+        return None
+    block = result.content[0]
+    if not isinstance(block, TextContent) or block.annotations is not None or block.meta is not None:
+        return None
+    wire: dict[str, Any] = {"content": [{"text": block.text, "type": "text"}], "isError": result.is_error}
+    if result.structured_content is not None:
+        wire["structuredContent"] = result.structured_content
+    return wire
+
+
+def _wire_dict(result: object) -> dict[str, Any]:
+    """A handler's or middleware's result as the SDK's runner dumps it for the wire."""
+    if result is None:
+        return {}
+    if isinstance(result, ErrorData):
+        raise MCPError.from_error_data(result)
+    if isinstance(result, BaseModel):
+        return result.model_dump(by_alias=True, mode="json", exclude_none=True)
+    if isinstance(result, dict):
+        return dict(cast(dict[str, Any], result))
+    raise TypeError(f"handler returned {type(result).__name__}; expected BaseModel, dict, or None")
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope["headers"]:
         if key == name:
@@ -98,11 +181,17 @@ def _header(scope: Scope, name: bytes) -> str | None:
 class StatelessJSONEntry:
     """ASGI endpoint for the MCP path: handshake-era stateless JSON requests directly, the rest via `fallback`."""
 
-    def __init__(self, session_manager: StreamableHTTPSessionManager, fallback: ASGIApp) -> None:
+    def __init__(
+        self,
+        session_manager: StreamableHTTPSessionManager,
+        fallback: ASGIApp,
+        direct_tool: DirectTool | None = None,
+    ) -> None:
         if not (session_manager.stateless and session_manager.json_response):
             raise ValueError("the direct entry serves stateless, JSON-response session managers only")
         self.manager = session_manager
         self.fallback = fallback
+        self.direct_tool = direct_tool
         security = session_manager.security_settings
         # With the SDK's DNS-rebinding checks on, every request goes its way (channel-mcp checks Host/Origin itself).
         # The session manager's private state this entry reads (`_task_group`, `_lifespan_state`): an SDK
@@ -126,7 +215,85 @@ class StatelessJSONEntry:
         if request is None:
             await self.fallback(scope, _replay(message, receive), send)
             return
+        spec = self._direct_spec(request)
+        if spec is not None:
+            await self._call_direct(request, spec, version, scope, _replay(message, receive), send)
+            return
         await self._serve(request, version, scope, _replay(message, receive), send)
+
+    def _direct_spec(self, req: JSONRPCRequest) -> ToolSpec[Any, Any] | None:
+        """The tool's spec when `req` may take `_call_direct` (see the module docstring), else None."""
+        if self.direct_tool is None or req.method != "tools/call":
+            return None
+        params = req.params
+        if params is None or not (params.keys() <= {"name", "arguments"}):
+            return None
+        name, arguments = params.get("name"), params.get("arguments")
+        if not isinstance(name, str) or not isinstance(arguments, dict):
+            return None
+        server = self.manager.app
+        if server.cache_hints.get("tools/call") is not None:
+            return None
+        # The SDK's OpenTelemetry span is a no-op until a tracer provider is set; then it must be recorded.
+        if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+            return None
+        if not all(_transparent(m) for m in server.middleware if not isinstance(m, OpenTelemetryMiddleware)):
+            return None
+        return self.direct_tool(name)
+
+    async def _call_direct(
+        self,
+        req: JSONRPCRequest,
+        spec: ToolSpec[Any, Any],
+        version: str | None,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        # What `ServerRunner.on_request` and `MCPServer._handle_call_tool` do for a read-only tool call.
+        assert req.params is not None
+        arguments: dict[str, Any] = req.params["arguments"]
+        server = self.manager.app
+        ctx: ServerRequestContext[Any, Any] = ServerRequestContext(
+            session=_DROPPED_SESSION,  # type: ignore[arg-type]  # the middleware uses report_progress only
+            lifespan_context=self.manager._lifespan_state,
+            method=req.method,
+            params=req.params,
+            request_id=req.id,
+            meta=None,
+            protocol_version=version if version is not None else DEFAULT_NEGOTIATED_VERSION,
+            request=Request(scope, receive),
+        )
+
+        async def inner(ctx: ServerRequestContext[Any, Any]) -> HandlerResult:
+            try:
+                result = await execute(spec, arguments, ctx.lifespan_context, None)
+            except MCPError:
+                raise
+            except Exception as exc:  # as `_handle_call_tool`: the text of an unexpected crash, as an error
+                logger_tools.exception("Tool %r raised an unexpected exception", spec.name)
+                result = CallToolResult(content=[TextContent(type="text", text=str(exc))], is_error=True)
+            assert isinstance(result, CallToolResult)  # read-only tools never ask for input
+            wire = _tool_result_wire(result)
+            if wire is None:
+                wire = serialize_server_result(req.method, ctx.protocol_version, _wire_dict(result))
+            return wire
+
+        call: Callable[[ServerRequestContext[Any, Any]], Any] = inner
+        for middleware in reversed([m for m in server.middleware if not isinstance(m, OpenTelemetryMiddleware)]):
+            call = partial(middleware, call_next=call)
+        try:
+            result = await call(ctx)
+            answer: JSONRPCResponse | JSONRPCError = JSONRPCResponse(
+                jsonrpc="2.0", id=req.id, result=_wire_dict(result)
+            )
+        except Exception as exc:
+            error = handler_exception_to_error_data(exc)
+            if error is None:
+                logger.exception("handler for %r raised", req.method)
+                error = ErrorData(code=0, message=str(exc))
+            answer = JSONRPCError(jsonrpc="2.0", id=req.id, error=error)
+        await _answer(send, answer)
 
     async def _serve(
         self, req: JSONRPCRequest, version: str | None, scope: Scope, receive: Receive, send: Send
@@ -158,10 +325,15 @@ class StatelessJSONEntry:
             answer = JSONRPCError(jsonrpc="2.0", id=req.id, error=error)
         finally:
             await aclose_shielded(connection)
-        body = answer.model_dump_json(by_alias=True, exclude_unset=True).encode()
-        headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await _answer(send, answer)
+
+
+async def _answer(send: Send, answer: JSONRPCResponse | JSONRPCError) -> None:
+    """The bytes the SDK's transport writes for one answer in JSON mode."""
+    body = answer.model_dump_json(by_alias=True, exclude_unset=True).encode()
+    headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _parse(scope: Scope, body: bytes) -> JSONRPCRequest | None:
