@@ -11,7 +11,8 @@
   sniffio, orjson: whichever are outside the `mcp` distribution's dependency closure) cannot be imported,
   so uvicorn's "auto" choices and httpcore's probes behave as they do on an SDK-only install.
 - `floor`: no MCP at all. One Starlette endpoint that reads the POSTed JSON-RPC body, does the same GET
-  with channel-mcp's upstream client stack (httpx over `channel_mcp.wire`) and headers, and answers
+  with channel-mcp's own upstream client (`channel_mcp.upstream.Upstream`: httpx's request model over
+  `channel_mcp.wire`, the code every channel-mcp tool's GET runs) and headers, and answers
   `{"jsonrpc", "id", "result"}` as JSON; served on channel-mcp's own HTTP stack (`serve_app`: its uvicorn
   settings, protocol class and event loop), so channel-mcp's distance to it is the MCP layer alone.
 - `wrapper` (stdio): the naive one-tool wrapper a developer writes in five minutes: a bare `MCPServer`,
@@ -128,25 +129,21 @@ def run_sdk(upstream: str, port: int) -> None:
 
 
 def build_floor_app(upstream: str) -> Any:
-    import httpx
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
-    from channel_mcp.wire import upstream_transport
+    from channel_mcp.upstream import Upstream
 
-    client: httpx.AsyncClient | None = None
+    # channel-mcp's upstream client (the lean wire under httpx's request model): the same GET, the same code.
+    client = Upstream(provider="imbrace", label="iMBRACE", base_url=upstream, headers=_upstream_headers())
 
     async def call(request: Request) -> Response:
-        nonlocal client
-        if client is None:  # channel-mcp's upstream client stack: httpx on channel-mcp's wire
-            client = httpx.AsyncClient(base_url=upstream, headers=_upstream_headers(), transport=upstream_transport())
         message = json.loads(await request.body())
-        response = await client.get(channel_path(message["params"]["arguments"]["channel_id"]))
-        response.raise_for_status()
+        data = await client.request("GET", channel_path(message["params"]["arguments"]["channel_id"]))
         return JSONResponse(
-            {"jsonrpc": "2.0", "id": message["id"], "result": {"structuredContent": response.json(), "isError": False}}
+            {"jsonrpc": "2.0", "id": message["id"], "result": {"structuredContent": data, "isError": False}}
         )
 
     async def ready(_: Request) -> Response:

@@ -42,7 +42,7 @@ from channel_mcp.errors import (
     TransportError,
     UpstreamError,
 )
-from channel_mcp.wire import LIMITS, upstream_transport
+from channel_mcp.wire import LIMITS, LeanTransport, upstream_transport
 
 logger = logging.getLogger("channel_mcp.upstream")
 
@@ -62,6 +62,11 @@ def check_id(name: str, value: object) -> str:
             "as returned by the listing tools."
         )
     return value
+
+
+# An absolute path that httpx's URL parser leaves as it is (what `path` builds): no "//" authority, no
+# query or fragment, percent signs only in escapes.
+_PLAIN_PATH = re.compile(r"/(?!/)(?:[A-Za-z0-9_.~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*")
 
 
 def path(template: str, **params: str) -> str:
@@ -216,20 +221,58 @@ class Upstream:
     clock: Callable[[], float] = time.monotonic
     jitter: Callable[[], float] = random.random
     _client: httpx.AsyncClient | None = field(default=None, init=False, repr=False)
+    # channel-mcp's own wire, when the client uses it (no transport given, no proxy): see `_build`.
+    _wire: LeanTransport | None = field(default=None, init=False, repr=False)
+    _base: str = field(default="", init=False, repr=False)
 
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
+            # The lean HTTP/1.1 wire (channel_mcp.wire) unless a transport is given or a proxy is configured.
+            transport = self.transport if self.transport is not None else upstream_transport()
             self._client = httpx.AsyncClient(
                 base_url=self.base_url,
                 headers={"user-agent": USER_AGENT, "accept": "application/json", **self.headers},
                 timeout=self.timeout,
-                # The lean HTTP/1.1 wire (channel_mcp.wire) unless a transport is given or a proxy is configured.
-                transport=self.transport if self.transport is not None else upstream_transport(),
+                transport=transport,
                 limits=LIMITS,
                 follow_redirects=False,
             )
+            self._wire = transport if self.transport is None and isinstance(transport, LeanTransport) else None
+            base = self._client.base_url  # httpx gives its path a trailing slash ("/" when it has none)
+            plain = not base.query and not base.fragment
+            self._base = str(base.copy_with(raw_path=b"")) + base.raw_path.decode("ascii") if plain else ""
         return self._client
+
+    def _build(
+        self,
+        method: str,
+        url: str,
+        query: Mapping[str, Any] | None,
+        json_body: Any,
+        files: Mapping[str, tuple[str, bytes, str]] | None,
+        timeout: httpx.Timeout,
+    ) -> httpx.Request:
+        """The request `client.build_request` builds, for less: on channel-mcp's own wire, a relative path
+        with no cookie jar to merge and no files is joined to the base URL and parsed once (httpx parses
+        the path, then the joined URL again). tests/test_upstream_build.py holds the two equal."""
+        client = self.client
+        if (
+            not self._base
+            or self._wire is None
+            or files is not None
+            or client.cookies
+            or not _PLAIN_PATH.fullmatch(url)
+        ):
+            return client.build_request(method, url, params=query, json=json_body, files=files, timeout=timeout)
+        return httpx.Request(
+            method,
+            httpx.URL(self._base + url.lstrip("/")),
+            params=query,
+            headers=client.headers,
+            json=json_body,
+            extensions={"timeout": timeout.as_dict()},
+        )
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -263,9 +306,7 @@ class Upstream:
                 self.breaker.record(False)
                 raise error
             # `params=None` when empty: an empty dict still makes httpx re-parse and re-encode the URL.
-            request = self.client.build_request(
-                method, url, params=query or None, json=json_body, files=files, timeout=httpx.Timeout(remaining)
-            )
+            request = self._build(method, url, query or None, json_body, files, httpx.Timeout(remaining))
             started = self.clock()
             if method != "GET" and (sent := sent_writes.get()) is not None:
                 sent.append(f"{method} {url}")
@@ -331,7 +372,15 @@ class Upstream:
     async def _send(self, request: httpx.Request, remaining: float) -> tuple[int, httpx.Headers, bytes]:
         with anyio.move_on_after(remaining) as scope:
             try:
-                response = await self.client.send(request, stream=True)
+                if self._wire is not None:
+                    # Straight to the wire: what `client.send` adds (auth flow, redirect loop, event hooks)
+                    # does nothing for this client, apart from keeping cookies, which is done here.
+                    response = await self._wire.handle_async_request(request)
+                    response.request = request
+                    if "set-cookie" in response.headers:
+                        self.client.cookies.extract_cookies(response)
+                else:
+                    response = await self.client.send(request, stream=True)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 raise _NotSent(_describe(exc)) from None
             except httpx.TimeoutException:
