@@ -288,11 +288,7 @@ class StatelessJSONEntry:
                 jsonrpc="2.0", id=req.id, result=_wire_dict(result)
             )
         except Exception as exc:
-            error = handler_exception_to_error_data(exc)
-            if error is None:
-                logger.exception("handler for %r raised", req.method)
-                error = ErrorData(code=0, message=str(exc))
-            answer = JSONRPCError(jsonrpc="2.0", id=req.id, error=error)
+            answer = _error_answer(req, exc)
         await _answer(send, answer)
 
     async def _serve(
@@ -318,14 +314,19 @@ class StatelessJSONEntry:
                 dctx.close()
             answer = JSONRPCResponse(jsonrpc="2.0", id=req.id, result=result)
         except Exception as exc:
-            error = handler_exception_to_error_data(exc)
-            if error is None:
-                logger.exception("handler for %r raised", req.method)
-                error = ErrorData(code=0, message=str(exc))
-            answer = JSONRPCError(jsonrpc="2.0", id=req.id, error=error)
+            answer = _error_answer(req, exc)
         finally:
             await aclose_shielded(connection)
         await _answer(send, answer)
+
+
+def _error_answer(req: JSONRPCRequest, exc: Exception) -> JSONRPCError:
+    """The error `JSONRPCDispatcher` answers when a request's handler chain raises `exc`."""
+    error = handler_exception_to_error_data(exc)
+    if error is None:
+        logger.exception("handler for %r raised", req.method)
+        error = ErrorData(code=0, message=str(exc))
+    return JSONRPCError(jsonrpc="2.0", id=req.id, error=error)
 
 
 async def _answer(send: Send, answer: JSONRPCResponse | JSONRPCError) -> None:
