@@ -215,14 +215,15 @@ class StatelessJSONEntry:
         if request is None:
             await self.fallback(scope, _replay(message, receive), send)
             return
-        spec = self._direct_spec(request)
-        if spec is not None:
-            await self._call_direct(request, spec, version, scope, _replay(message, receive), send)
+        direct = self._direct_spec(request)
+        if direct is not None:
+            await self._call_direct(request, *direct, version, scope, _replay(message, receive), send)
             return
         await self._serve(request, version, scope, _replay(message, receive), send)
 
-    def _direct_spec(self, req: JSONRPCRequest) -> ToolSpec[Any, Any] | None:
-        """The tool's spec when `req` may take `_call_direct` (see the module docstring), else None."""
+    def _direct_spec(self, req: JSONRPCRequest) -> tuple[ToolSpec[Any, Any], list[Any]] | None:
+        """The tool's spec and the middleware to run around it (the chain without the no-op span) when
+        `req` may take `_call_direct` (see the module docstring), else None."""
         if self.direct_tool is None or req.method != "tools/call":
             return None
         params = req.params
@@ -237,14 +238,17 @@ class StatelessJSONEntry:
         # The SDK's OpenTelemetry span is a no-op until a tracer provider is set; then it must be recorded.
         if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
             return None
-        if not all(_transparent(m) for m in server.middleware if not isinstance(m, OpenTelemetryMiddleware)):
+        chain = [m for m in server.middleware if not isinstance(m, OpenTelemetryMiddleware)]
+        if not all(_transparent(m) for m in chain):
             return None
-        return self.direct_tool(name)
+        spec = self.direct_tool(name)
+        return (spec, chain) if spec is not None else None
 
     async def _call_direct(
         self,
         req: JSONRPCRequest,
         spec: ToolSpec[Any, Any],
+        chain: list[Any],
         version: str | None,
         scope: Scope,
         receive: Receive,
@@ -253,7 +257,6 @@ class StatelessJSONEntry:
         # What `ServerRunner.on_request` and `MCPServer._handle_call_tool` do for a read-only tool call.
         assert req.params is not None
         arguments: dict[str, Any] = req.params["arguments"]
-        server = self.manager.app
         ctx: ServerRequestContext[Any, Any] = ServerRequestContext(
             session=_DROPPED_SESSION,  # type: ignore[arg-type]  # the middleware uses report_progress only
             lifespan_context=self.manager._lifespan_state,
@@ -280,7 +283,7 @@ class StatelessJSONEntry:
             return wire
 
         call: Callable[[ServerRequestContext[Any, Any]], Any] = inner
-        for middleware in reversed([m for m in server.middleware if not isinstance(m, OpenTelemetryMiddleware)]):
+        for middleware in reversed(chain):
             call = partial(middleware, call_next=call)
         try:
             result = await call(ctx)
