@@ -126,6 +126,17 @@ def ms(seconds: float) -> str:
 # ------------------------------------------------------------------------------------------------ processes
 
 
+def compile_like_an_install() -> None:
+    """Byte-compile channel-mcp's sources, as installing a wheel does (pip compiles every module it installs).
+
+    An editable checkout has no `__pycache__` until a run writes one, and a machine that sets
+    PYTHONDONTWRITEBYTECODE never writes it: every start-up then compiles channel-mcp from source while
+    the SDK, installed by pip, loads compiled. Start-up figures compare installed against installed."""
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "src" / "channel_mcp"), quiet=1, workers=1)
+
+
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The current environment without any channel-mcp or provider settings, plus `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IMBRACE_", "BIRD_", "CHANNEL_MCP_"))}

@@ -27,6 +27,7 @@ from _common import (
     Row,
     channel_mcp_cmd,
     clean_env,
+    compile_like_an_install,
     finish,
     handshake,
     median,
@@ -194,6 +195,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = p.parse_args(argv)
     rounds = args.rounds or (3 if args.quick else 25)
     profile_runs = 1 if args.quick else 5
+    compile_like_an_install()
     envs = {name: clean_env(extra) for name, (_, extra) in VARIANTS.items()}
     samples: dict[str, list[Sample]] = {name: [] for name in VARIANTS}
     for name, (cmd, _) in VARIANTS.items():  # warm the page cache and bytecode

@@ -48,12 +48,13 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from channel_mcp.config import Settings
 from channel_mcp.deps import Deps
+from channel_mcp.masking import mask_shapes
 from channel_mcp.server import build_server, direct_tool
 from channel_mcp.serving.stateless_entry import StatelessJSONEntry
 
@@ -245,6 +246,35 @@ async def _reject(send: Send, status: int, message: str, headers: Iterable[tuple
     await send({"type": "http.response.body", "body": body})
 
 
+async def guarded_headers(policy: AccessPolicy, scope: Scope, send: Send) -> list[tuple[bytes, bytes]] | None:
+    """Host/Origin validation, then the bearer token: the request's headers without `Authorization`, or
+    None once the refusal has been sent."""
+    host = origin = authorization = None
+    headers: list[tuple[bytes, bytes]] = []
+    for key, value in scope["headers"]:
+        if key == b"host":
+            host = host if host is not None else value
+        elif key == b"origin":
+            origin = origin if origin is not None else value
+        elif key == b"authorization":
+            # The client's credential is for channel-mcp only: nothing downstream may see or forward it.
+            authorization = authorization if authorization is not None else value
+            continue
+        headers.append((key, value))
+    if not policy.host_allowed(bytes(host).decode("latin-1") if host is not None else None):
+        await _reject(send, 421, "Host not allowed (DNS rebinding protection)")
+        return None
+    if not policy.origin_allowed(bytes(origin).decode("latin-1") if origin is not None else None):
+        await _reject(send, 403, "Origin not allowed; add it to CHANNEL_MCP_ALLOWED_ORIGINS to allow it")
+        return None
+    problem = policy.token_status(bytes(authorization) if authorization is not None else None)
+    if problem is not None:
+        challenge = b'Bearer realm="channel-mcp"' + (b', error="invalid_token"' if problem == "invalid" else b"")
+        await _reject(send, 401, f"Unauthorized: {problem} bearer token", [(b"www-authenticate", challenge)])
+        return None
+    return headers
+
+
 class GuardMiddleware:
     """Host/Origin validation, then the bearer token; strips `Authorization` before passing on."""
 
@@ -256,22 +286,38 @@ class GuardMiddleware:
         if scope["type"] != "http" or scope["path"] in HEALTH_PATHS:
             await self.app(scope, receive, send)
             return
-        host = _header(scope, b"host")
-        if not self.policy.host_allowed(host.decode("latin-1") if host is not None else None):
-            await _reject(send, 421, "Host not allowed (DNS rebinding protection)")
-            return
-        origin = _header(scope, b"origin")
-        if not self.policy.origin_allowed(origin.decode("latin-1") if origin is not None else None):
-            await _reject(send, 403, "Origin not allowed; add it to CHANNEL_MCP_ALLOWED_ORIGINS to allow it")
-            return
-        problem = self.policy.token_status(_header(scope, b"authorization"))
-        if problem is not None:
-            challenge = b'Bearer realm="channel-mcp"' + (b', error="invalid_token"' if problem == "invalid" else b"")
-            await _reject(send, 401, f"Unauthorized: {problem} bearer token", [(b"www-authenticate", challenge)])
-            return
-        # The client's credential is for channel-mcp only: nothing downstream may see or forward it.
-        headers = [(k, v) for k, v in scope["headers"] if k != b"authorization"]
-        await self.app({**scope, "headers": headers}, receive, send)
+        headers = await guarded_headers(self.policy, scope, send)
+        if headers is not None:
+            await self.app({**scope, "headers": headers}, receive, send)
+
+
+async def whole_body(receive: Receive, limit: int) -> Receive | None:
+    """Reads a request's body to its end (or past `limit`) and returns a `receive` that hands it out
+    again, in one message; None when the client left first (nobody is waiting for an answer)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # http.disconnect
+            return None
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        more = bool(message.get("more_body", False))
+        if not more or size > limit:
+            break
+    first: Message = {"type": "http.request", "body": chunks[0] if len(chunks) == 1 else b"".join(chunks)}
+    first["more_body"] = more
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return first
+
+    return replay
 
 
 class WholeBodyMiddleware:
@@ -292,35 +338,66 @@ class WholeBodyMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # http.disconnect: nobody is waiting for an answer
-                return
-            chunk = message.get("body", b"")
-            chunks.append(chunk)
-            size += len(chunk)
-            if not message.get("more_body", False) or size > self.limit:
-                more = bool(message.get("more_body", False))
-                break
-        replayed = False
+        replay = await whole_body(receive, self.limit)
+        if replay is not None:
+            await self.app(scope, replay, send)
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": b"".join(chunks), "more_body": more}
 
-        await self.app(scope, replay, send)
+_KNOWN_METHODS = frozenset(
+    {
+        "initialize",
+        "ping",
+        "tools/list",
+        "tools/call",
+        "resources/list",
+        "resources/read",
+        "resources/templates/list",
+        "prompts/list",
+        "prompts/get",
+        "completion/complete",
+        "logging/setLevel",
+        "server/discover",
+    }
+)
+_CLEAN = {"channel_mcp_redacted": True}  # see logs.RedactingFilter
+
+
+def log_access(scope: Scope, status: int, started: float, clean_path: str | None = None) -> None:
+    """The access line for one request: method, path, status, duration, and the JSON-RPC method header.
+
+    A line made only of known words and numbers (a health path or `clean_path`, a known MCP method)
+    is marked as such and skips the redacting filter; any other line goes through it."""
+    if not access_logger.isEnabledFor(logging.INFO):
+        return
+    rpc = (_header(scope, b"mcp-method") or b"").decode("latin-1").strip()
+    method, path = scope["method"], scope["path"]
+    duration = (time.perf_counter() - started) * 1000
+    known_path = path in HEALTH_PATHS or path == clean_path
+    if known_path and method in _KNOWN_HTTP_METHODS and (not rpc or rpc in _KNOWN_METHODS):
+        # Every part is a known word or a number: nothing for the redacting filter to find.
+        suffix = f" rpc={rpc}" if rpc else ""
+        line = f"request method={method} path={path} status={status} duration_ms={duration:.1f}{suffix}"
+        access_logger.info(line, extra=_CLEAN)
+        return
+    access_logger.info(
+        "request method=%s path=%s status=%d duration_ms=%.1f%s",
+        method,
+        json.dumps(path) if not _SAFE_TOKEN.fullmatch(path) else path,
+        status,
+        duration,
+        f" rpc={rpc}" if _SAFE_TOKEN.fullmatch(rpc) else "",
+    )
+
+
+_KNOWN_HTTP_METHODS = frozenset({"GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS"})
 
 
 class AccessLogMiddleware:
     """One key=value line per request on stderr: method, path, status, duration. No headers, no query."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, clean_path: str | None = None) -> None:
         self.app = app
+        self.clean_path = clean_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -338,15 +415,65 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            rpc = (_header(scope, b"mcp-method") or b"").decode("latin-1").strip()
-            access_logger.info(
-                "request method=%s path=%s status=%d duration_ms=%.1f%s",
-                scope["method"],
-                json.dumps(scope["path"]) if not _SAFE_TOKEN.fullmatch(scope["path"]) else scope["path"],
-                status,
-                (time.perf_counter() - started) * 1000,
-                f" rpc={rpc}" if _SAFE_TOKEN.fullmatch(rpc) else "",
-            )
+            log_access(scope, status, started, self.clean_path)
+
+
+class ChannelMCPApp(Starlette):
+    """The Starlette app, with POST on the MCP path (the request a deployment serves by the thousand)
+    taken through one layer once `serve_mcp_directly` has named its endpoint.
+
+    That layer does what the middleware stack does for that request, in the same order: the whole
+    body first (WholeBodyMiddleware), the access line (AccessLogMiddleware), Host/Origin and the token
+    (GuardMiddleware); then Starlette's part: a crash before the answer started gets the plain 500
+    that ServerErrorMiddleware sends, and the endpoint sees the scope keys the router sets. Starlette's
+    ExceptionMiddleware has nothing to do there (nothing on that path raises HTTPException). One send
+    wrapper instead of four, no routing. Every other request takes the stack.
+    """
+
+    _front: tuple[str, ASGIApp, AccessPolicy, int] | None = None
+
+    def serve_mcp_directly(self, path: str, endpoint: ASGIApp, policy: AccessPolicy, limit: int) -> None:
+        if not _SAFE_TOKEN.fullmatch(path) or mask_shapes(path) != path:
+            raise ValueError(f"the direct MCP layer serves a plain path only, not {path!r}")
+        self._front = (path, endpoint, policy, limit)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        front = self._front
+        if front is None or scope["type"] != "http" or scope["path"] != front[0] or scope["method"] != "POST":
+            await super().__call__(scope, receive, send)
+            return
+        path, endpoint, policy, limit = front
+        replay = await whole_body(receive, limit)
+        if replay is None:
+            return
+        started = time.perf_counter()
+        status = 500
+        answered = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, answered
+            if message["type"] == "http.response.start":
+                status, answered = message["status"], True
+            await send(message)
+
+        try:
+            headers = await guarded_headers(policy, scope, send_wrapper)
+            if headers is not None:
+                inner = {
+                    **scope,
+                    "headers": headers,
+                    "app": self,
+                    "router": self.router,
+                    "endpoint": endpoint,
+                    "path_params": {},
+                }
+                await endpoint(inner, replay, send_wrapper)
+        except Exception:
+            if not answered:
+                await PlainTextResponse("Internal Server Error", status_code=500)(scope, replay, send_wrapper)
+            raise
+        finally:
+            log_access(scope, status, started, path)
 
 
 @dataclass
@@ -445,9 +572,12 @@ def create_http_app(
         mcp_route,
         *(route for route in mcp_app.routes if getattr(route, "path", None) != path),
     ]
+    # The MCP path's access lines skip the redacting filter when the path is plain (a known word).
+    plain = _SAFE_TOKEN.fullmatch(path) is not None and mask_shapes(path) == path
+    plain = plain and not any(secret in path for secret in settings.secret_values())
     middleware = [
         Middleware(WholeBodyMiddleware, limit=settings.max_body_bytes),
-        Middleware(AccessLogMiddleware),
+        Middleware(AccessLogMiddleware, clean_path=path if plain else None),
         Middleware(GuardMiddleware, policy=policy),
     ]
     if oauth is not None:  # oauth mode: metadata routes, and the token gate (GuardMiddleware drops the header)
@@ -455,7 +585,10 @@ def create_http_app(
 
         routes.extend(oauth.routes())
         middleware.insert(2, Middleware(OAuthMiddleware, wiring=oauth))
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = ChannelMCPApp(routes=routes, middleware=middleware, lifespan=lifespan)
+    if oauth is None and plain:  # oauth mode: its gate sits between the access log and the guard (the stack)
+        app.serve_mcp_directly(path, entry, policy, settings.max_body_bytes)
+    return app
 
 
 def run_http(
