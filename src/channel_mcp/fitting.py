@@ -5,6 +5,7 @@ Tool results and resources share it, so every answer, errors included, fits `max
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -16,8 +17,8 @@ from channel_mcp.models import Page
 def to_data(out: BaseModel) -> tuple[dict[str, Any], int]:
     """Dump an output model compactly; returns the data and, for offset pages, where the page starts."""
     data = out.model_dump(mode="json", by_alias=True, exclude_none=True)
-    for name, info in type(out).model_fields.items():
-        if info.is_required() and name not in data:  # a required null says something: keep it
+    for name in _required(type(out)):
+        if name not in data:  # a required null says something: keep it
             data[name] = None
     start = 0
     if isinstance(out, Page) and out.next:
@@ -25,6 +26,11 @@ def to_data(out: BaseModel) -> tuple[dict[str, Any], int]:
             if isinstance(value, int):
                 start = value - len(out.items)
     return data, start
+
+
+@functools.cache
+def _required(model: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(name for name, info in model.model_fields.items() if info.is_required())
 
 
 def dumps(data: Any) -> str:

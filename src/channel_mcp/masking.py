@@ -223,10 +223,10 @@ class _Cleaner:
         return out
 
     def member(self, key: Any, value: Any, *, strict: bool, depth: int) -> Any:
-        if is_secret_key(str(key), strict=strict):
+        _, secret, strict_secret, container = _key_facts(str(key))
+        if strict_secret if strict else secret:
             return mask_any(value)
-        inner = strict or normalise_key(str(key)) in STRICT_CONTAINERS
-        return self.walk(value, strict=inner, depth=depth)
+        return self.walk(value, strict=strict or container, depth=depth)
 
     def walk(self, data: Any, *, strict: bool = False, depth: int = 1) -> Any:
         if isinstance(data, str):
@@ -238,12 +238,20 @@ class _Cleaner:
         if isinstance(data, dict):
             hidden = "visibility" in data and data.get("visibility") not in (None, "public")
             out: dict[str, Any] = {}
+            secrets = self.secrets
             for key, value in data.items():
-                name = self.key(key)
+                # `member` and `key`, inlined: this loop runs for every field of every answer.
+                name, secret, strict_secret, container = _key_facts(str(key))
+                if secrets:
+                    name = redact(name, secrets)
                 if hidden and key == "value":
                     out[name] = mask_any(value) if value is not None else None
+                elif strict_secret if strict else secret:
+                    out[name] = mask_any(value)
+                elif isinstance(value, str):
+                    out[name] = self.text(value)
                 else:
-                    out[name] = self.member(key, value, strict=strict, depth=depth + 1)
+                    out[name] = self.walk(value, strict=strict or container, depth=depth + 1)
             return out
         if self.secrets and isinstance(data, int | float) and not isinstance(data, bool) and str(data) in self.secrets:
             return MASK
@@ -262,6 +270,18 @@ class _Cleaner:
 @functools.lru_cache(maxsize=4096)
 def _clean_key(key: str) -> str:
     return mask_shapes(clean_text(key))
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_facts(key: str) -> tuple[str, bool, bool, bool]:
+    """What the walk needs to know of a key, found once per distinct key: its cleaned name, whether it
+    names a secret (outside and inside a credential container), and whether it is such a container."""
+    return (
+        _clean_key(key),
+        is_secret_key(key),
+        is_secret_key(key, strict=True),
+        normalise_key(key) in STRICT_CONTAINERS,
+    )
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

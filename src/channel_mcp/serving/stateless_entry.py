@@ -286,13 +286,11 @@ class StatelessJSONEntry:
         for middleware in reversed(chain):
             call = partial(middleware, call_next=call)
         try:
-            result = await call(ctx)
-            answer: JSONRPCResponse | JSONRPCError = JSONRPCResponse(
-                jsonrpc="2.0", id=req.id, result=_wire_dict(result)
-            )
+            body = _result_bytes(req.id, _wire_dict(await call(ctx)))
         except Exception as exc:
-            answer = _error_answer(req, exc)
-        await _answer(send, answer)
+            await _answer(send, _error_answer(req, exc))
+            return
+        await _send_json(send, body)
 
     async def _serve(
         self, req: JSONRPCRequest, version: str | None, scope: Scope, receive: Receive, send: Send
@@ -334,7 +332,20 @@ def _error_answer(req: JSONRPCRequest, exc: Exception) -> JSONRPCError:
 
 async def _answer(send: Send, answer: JSONRPCResponse | JSONRPCError) -> None:
     """The bytes the SDK's transport writes for one answer in JSON mode."""
-    body = answer.model_dump_json(by_alias=True, exclude_unset=True).encode()
+    if isinstance(answer, JSONRPCResponse):
+        await _send_json(send, _result_bytes(answer.id, answer.result))
+    else:
+        await _send_json(send, answer.model_dump_json(by_alias=True, exclude_unset=True).encode())
+
+
+def _result_bytes(request_id: RequestId, result: dict[str, Any]) -> bytes:
+    """`JSONRPCResponse(jsonrpc="2.0", id=request_id, result=result).model_dump_json(by_alias=True,
+    exclude_unset=True)`, without building the model: its three fields are always set, and `result`, a
+    `dict[str, Any]`, is serialised by type inference, as `to_json` does (with the model's inf/NaN rule)."""
+    return pydantic_core.to_json({"jsonrpc": "2.0", "id": request_id, "result": result}, inf_nan_mode="null")
+
+
+async def _send_json(send: Send, body: bytes) -> None:
     headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body})
