@@ -176,6 +176,7 @@ class AccessPolicy:
         origins = tuple(o.strip().rstrip("/").lower() for o in settings.allowed_origins if o.strip())
         return cls(loopback=is_loopback(host), allowed_origins=origins, token=_token(settings))
 
+    @functools.lru_cache(maxsize=256)  # noqa: B019 - policies live as long as their app; clients send few hosts
     def host_allowed(self, host: str | None) -> bool:
         if not self.loopback:
             # The public name is the proxy's business, but it must still be a host and a numeric port.
