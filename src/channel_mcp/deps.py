@@ -7,9 +7,7 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from channel_mcp.audit import AuditLog, AuditRecord
 from channel_mcp.bird.client import BirdClient
@@ -82,7 +80,16 @@ class Deps:
             self.audit.close()
 
 
-class LazySandboxTransport(httpx.AsyncBaseTransport):
+if TYPE_CHECKING:
+    import httpx
+
+    _Transport = httpx.AsyncBaseTransport
+else:
+    _Transport = object  # httpx loads with the first request, not at start-up; it asks a transport for
+    # `handle_async_request`, `aclose` and the async context methods only
+
+
+class LazySandboxTransport(_Transport):
     """The embedded sandbox app, built on the first request rather than at start-up.
 
     Importing and seeding the sandbox takes tens of milliseconds that a stdio client would otherwise wait
@@ -96,6 +103,8 @@ class LazySandboxTransport(httpx.AsyncBaseTransport):
     @property
     def inner(self) -> httpx.ASGITransport:
         if self._inner is None:  # no await in between: two concurrent first requests still build one app
+            import httpx
+
             from channel_mcp.sandbox.app import create_app
 
             self._inner = httpx.ASGITransport(app=create_app(api_key=self.api_key))
@@ -107,6 +116,12 @@ class LazySandboxTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         if self._inner is not None:
             await self._inner.aclose()
+
+    async def __aenter__(self) -> LazySandboxTransport:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
 
 # The Deps one HTTP request must use (its tenant's, or one built from client-held keys), set by the OAuth

@@ -23,11 +23,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 import anyio
-import httpx
 
 from channel_mcp._version import __version__
 from channel_mcp.errors import (
@@ -42,7 +41,11 @@ from channel_mcp.errors import (
     TransportError,
     UpstreamError,
 )
-from channel_mcp.wire import LIMITS, LeanTransport, upstream_transport
+
+if TYPE_CHECKING:  # httpx and the wire load with the first client (not at stdio start-up): see `Upstream.client`
+    import httpx
+
+    from channel_mcp.wire import LeanTransport
 
 logger = logging.getLogger("channel_mcp.upstream")
 
@@ -228,6 +231,10 @@ class Upstream:
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
+            import httpx
+
+            from channel_mcp.wire import LIMITS, LeanTransport, upstream_transport
+
             # The lean HTTP/1.1 wire (channel_mcp.wire) unless a transport is given or a proxy is configured.
             transport = self.transport if self.transport is not None else upstream_transport()
             self._client = httpx.AsyncClient(
@@ -257,6 +264,8 @@ class Upstream:
         with no cookie jar to merge and no files is joined to the base URL and parsed once (httpx parses
         the path, then the joined URL again). tests/test_upstream_build.py holds the two equal."""
         client = self.client
+        import httpx
+
         if (
             not self._base
             or self._wire is None
@@ -306,7 +315,7 @@ class Upstream:
                 self.breaker.record(False)
                 raise error
             # `params=None` when empty: an empty dict still makes httpx re-parse and re-encode the URL.
-            request = self._build(method, url, query or None, json_body, files, httpx.Timeout(remaining))
+            request = self._build(method, url, query or None, json_body, files, _timeout(remaining))
             started = self.clock()
             if method != "GET" and (sent := sent_writes.get()) is not None:
                 sent.append(f"{method} {url}")
@@ -370,6 +379,8 @@ class Upstream:
             trace.append(Exchange(method, url, status, request_id, duration_ms))
 
     async def _send(self, request: httpx.Request, remaining: float) -> tuple[int, httpx.Headers, bytes]:
+        import httpx
+
         with anyio.move_on_after(remaining) as scope:
             try:
                 if self._wire is not None:
@@ -455,6 +466,12 @@ class Upstream:
                 request_id=request_id,
             )
         return bound_json(data)
+
+
+def _timeout(seconds: float) -> httpx.Timeout:
+    import httpx
+
+    return httpx.Timeout(seconds)
 
 
 def _marker(what: str) -> str:

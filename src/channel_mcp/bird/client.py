@@ -7,8 +7,8 @@ async with BirdClient(access_key="...", workspace_id="...") as bird:
 from __future__ import annotations
 
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-import httpx
 from pydantic import SecretStr
 
 from channel_mcp.bird.models import BirdChannel, BirdChannelContact
@@ -18,6 +18,9 @@ from channel_mcp.masking import clean
 from channel_mcp.models import Page
 from channel_mcp.reading import read_items, read_one, unwrap
 from channel_mcp.upstream import Upstream, check_id, path
+
+if TYPE_CHECKING:
+    import httpx
 
 PROVIDER = "bird"
 LABEL = "Bird"

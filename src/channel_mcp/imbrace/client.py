@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
 from pydantic import SecretStr
 
 from channel_mcp.config import IMBRACE_GATEWAYS, Settings
@@ -37,6 +36,9 @@ from channel_mcp.imbrace.models import (
 from channel_mcp.models import ActionResult, ApiModel, Items, Page
 from channel_mcp.reading import offset_page, read_items, read_one, shape_error, unwrap
 from channel_mcp.upstream import Upstream, check_id, path
+
+if TYPE_CHECKING:
+    import httpx
 
 M = TypeVar("M", bound=ApiModel)
 PROVIDER = "imbrace"
