@@ -39,7 +39,14 @@ from channel_mcp.sandbox import seed
 from channel_mcp.sandbox.faults import FaultConfig
 from channel_mcp.sandbox.run import serve_in_thread
 from channel_mcp.server import build_server
-from channel_mcp.serving.http_app import AccessPolicy, bind_problem, create_http_app, is_loopback, run_http
+from channel_mcp.serving.http_app import (
+    AccessPolicy,
+    ChannelMCPApp,
+    bind_problem,
+    create_http_app,
+    is_loopback,
+    run_http,
+)
 from channel_mcp.serving.http_limits import ConnectionLimits, limited_protocol
 from tests.conftest import BIRD, BIRD_KEY, IMBRACE, IMBRACE_KEY, WS, envelope, make_settings
 
@@ -728,3 +735,112 @@ def test_sigterm_lets_an_in_flight_request_finish() -> None:
     assert code == 0, err
     assert err.index("Shutting down") < err.index("request method=POST path=/mcp status=200")
     assert "Traceback" not in err
+
+
+# ---------------------------------------------------------------- the MCP path's one layer (ChannelMCPApp)
+
+
+def _stack_only(app: Starlette) -> Starlette:
+    """The same app with POST on the MCP path taken through the middleware stack, as every other request."""
+    assert isinstance(app, ChannelMCPApp) and app._front is not None
+    app._front = None
+    return app
+
+
+def _answer(response: httpx.Response) -> tuple[int, list[tuple[str, str]], bytes]:
+    return response.status_code, sorted(response.headers.multi_items()), response.content
+
+
+async def test_mcp_path_layer_answers_as_the_middleware_stack() -> None:
+    """Every kind of POST on the MCP path gets the same status, headers and body through the one layer as
+    through the stack it stands for: served calls, refusals by the guard, by the SDK, and the body limit."""
+    cases: list[tuple[str, dict[str, str], bytes]] = [
+        ("call", legacy_headers(), json.dumps(rpc("tools/call", COUNT_CALL)).encode()),
+        (
+            "read",
+            legacy_headers(),
+            json.dumps(
+                rpc("tools/call", {"name": "imbrace_get_channel", "arguments": {"channel_id": "ch_web_001"}})
+            ).encode(),
+        ),
+        ("initialize", legacy_headers(), json.dumps(INITIALIZE).encode()),
+        (
+            "notification",
+            legacy_headers(),
+            json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}).encode(),
+        ),
+        ("modern", *(lambda h, b: (h, json.dumps(b).encode()))(*modern("tools/list"))),
+        ("no token", {k: v for k, v in legacy_headers().items()}, json.dumps(rpc("tools/list")).encode()),
+        ("bad token", legacy_headers(authorization="Bearer nope"), json.dumps(rpc("tools/list")).encode()),
+        ("host", legacy_headers(host="evil.example.com"), json.dumps(rpc("tools/list")).encode()),
+        ("origin", legacy_headers(origin="http://evil.example.com"), json.dumps(rpc("tools/list")).encode()),
+        ("content-type", {**legacy_headers(), "content-type": "text/plain"}, b"{}"),
+        ("accept", {**legacy_headers(), "accept": "text/html"}, json.dumps(rpc("tools/list")).encode()),
+        ("malformed", legacy_headers(), b'{"jsonrpc": "2.0", "id": 1,'),
+        ("oversized", legacy_headers(), json.dumps(rpc("tools/list", {"pad": "x" * 4096})).encode()),
+    ]
+    answers: dict[str, list[tuple[int, list[tuple[str, str]], bytes]]] = {}
+    for label, shape in (("layer", lambda a: a), ("stack", _stack_only)):
+        app = shape(create_http_app(Settings(sandbox=True, http_token=TOKEN, max_body_bytes=2048)))
+        got = answers.setdefault(label, [])
+        async with asgi_client(app) as client:
+            for name, headers, body in cases:
+                auth = {} if name in ("no token", "bad token") else {"authorization": f"Bearer {TOKEN}"}
+                got.append(_answer(await client.post("/mcp", content=body, headers={**auth, **headers})))
+    statuses = [status for status, _, _ in answers["layer"]]
+    assert statuses == [200, 200, 200, 202, 200, 401, 401, 421, 403, 400, 406, 400, 413], statuses
+    for (name, _, _), layer, stack in zip(cases, answers["layer"], answers["stack"], strict=True):
+        assert layer == stack, name
+
+
+async def test_mcp_path_layer_crash_is_the_plain_500(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A crash before the answer started: Starlette's plain 500 through either way, and one access line."""
+    from channel_mcp.serving.stateless_entry import StatelessJSONEntry
+
+    async def crash(self: object, scope: object, receive: object, send: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(StatelessJSONEntry, "__call__", crash)
+    caplog.set_level(logging.INFO, logger="channel_mcp.access")
+    answers = []
+    for shape in (lambda a: a, _stack_only):
+        app = shape(create_http_app(Settings(sandbox=True)))
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url=BASE
+            ) as client,
+        ):
+            answers.append(_answer(await client.post("/mcp", json=rpc("tools/list"), headers=legacy_headers())))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 500 and answers[0][2] == b"Internal Server Error"
+    lines = [r.getMessage() for r in caplog.records if r.name == "channel_mcp.access"]
+    assert len(lines) == 2 and all(" status=500 " in line for line in lines), lines
+
+
+@pytest.mark.usefixtures("restore_logging")
+async def test_access_lines_of_unknown_words_still_go_through_the_redacting_filter() -> None:
+    """Only a line made of known words skips the filter: a secret-shaped or configured-secret method header
+    is masked on the way out, like any other record."""
+    import io
+
+    from channel_mcp.logs import configure_logging
+
+    configure_logging("INFO", [TOKEN])
+    stream = io.StringIO()
+    handler = next(h for h in logging.getLogger().handlers if getattr(h, "_channel_mcp", False))
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(stream)
+    shaped = "sk_live_" + "a1b2c3d4e5f6g7h8"
+    app = create_http_app(Settings(sandbox=True))
+    async with asgi_client(app) as client:
+        for method in ("tools/list", shaped, TOKEN):
+            await client.post("/mcp", json=rpc("tools/list"), headers=legacy_headers(**{"mcp-method": method}))
+    lines = [line for line in stream.getvalue().splitlines() if "channel_mcp.access" in line]
+    assert len(lines) == 3, lines
+    assert lines[0].endswith("rpc=tools/list")
+    text = stream.getvalue()
+    assert shaped not in text and shaped[-4:] in text  # masked by shape, last 4 kept
+    assert TOKEN not in text
