@@ -754,6 +754,7 @@ def _answer(response: httpx.Response) -> tuple[int, list[tuple[str, str]], bytes
 async def test_mcp_path_layer_answers_as_the_middleware_stack() -> None:
     """Every kind of POST on the MCP path gets the same status, headers and body through the one layer as
     through the stack it stands for: served calls, refusals by the guard, by the SDK, and the body limit."""
+    modern_headers, modern_body = modern("tools/list")
     cases: list[tuple[str, dict[str, str], bytes]] = [
         ("call", legacy_headers(), json.dumps(rpc("tools/call", COUNT_CALL)).encode()),
         (
@@ -769,8 +770,8 @@ async def test_mcp_path_layer_answers_as_the_middleware_stack() -> None:
             legacy_headers(),
             json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}).encode(),
         ),
-        ("modern", *(lambda h, b: (h, json.dumps(b).encode()))(*modern("tools/list"))),
-        ("no token", {k: v for k, v in legacy_headers().items()}, json.dumps(rpc("tools/list")).encode()),
+        ("modern", modern_headers, json.dumps(modern_body).encode()),
+        ("no token", legacy_headers(), json.dumps(rpc("tools/list")).encode()),
         ("bad token", legacy_headers(authorization="Bearer nope"), json.dumps(rpc("tools/list")).encode()),
         ("host", legacy_headers(host="evil.example.com"), json.dumps(rpc("tools/list")).encode()),
         ("origin", legacy_headers(origin="http://evil.example.com"), json.dumps(rpc("tools/list")).encode()),
