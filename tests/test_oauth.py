@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from channel_mcp.config import Settings
 from channel_mcp.sandbox import SANDBOX_WORKSPACE, seed
 from channel_mcp.sandbox.app import create_app
-from channel_mcp.serving.http_app import create_http_app
+from channel_mcp.serving.http_app import ChannelMCPApp, create_http_app
 from tests.test_conformance import _node_tools
 from tests.test_http_app import LEGACY, free_socket, legacy_headers, modern, rpc
 
@@ -186,7 +186,9 @@ class Stack:
 
 
 @contextmanager
-def stack(authz: AuthServer, tmp: Path, **overrides: Any) -> Iterator[Stack]:
+def stack(authz: AuthServer, tmp: Path, *, stack_only: bool = False, **overrides: Any) -> Iterator[Stack]:
+    """channel-mcp in oauth mode over two tenants. `stack_only`: POST on the MCP path takes the middleware
+    stack, not the app's one layer for it (see test_one_layer_answers_as_the_stack)."""
     acme, globex = Recorder(create_app(api_key=ACME_KEY)), Recorder(create_app(api_key=GLOBEX_KEY))
     with serve(acme) as acme_url, serve(globex) as globex_url:
 
@@ -215,7 +217,11 @@ def stack(authz: AuthServer, tmp: Path, **overrides: Any) -> Iterator[Stack]:
             audit_log=tmp / "audit.jsonl",
             **overrides,
         )
-        with serve(create_http_app(settings), sock):
+        app = create_http_app(settings)
+        if stack_only:
+            assert isinstance(app, ChannelMCPApp) and app._front is not None
+            app._front = None
+        with serve(app, sock):
             yield Stack(url=url, resource=f"{url}/mcp", acme=acme, globex=globex, audit=tmp / "audit.jsonl")
 
 
@@ -543,3 +549,45 @@ def test_unknown_kid_then_key_rotation(authz: AuthServer, tmp_path: Path) -> Non
         assert call(s, foreign, "tools/list").status_code == 401  # bounded: still no refetch storm
         assert call(s, first, "tools/list").status_code == 200  # the old key is still published
         assert authz.jwks_fetches() == before + 2
+
+
+def test_one_layer_answers_as_the_stack(authz: AuthServer, tmp_path: Path) -> None:
+    """In oauth mode too, POST on the MCP path answers through the app's one layer as through the stack:
+    refusals by the token gate and by the guard, scope refusals, served calls."""
+
+    def answers(s: Stack) -> list[tuple[int, str, str, str]]:
+        def normal(text: str) -> str:
+            return text.replace(s.url, "URL")  # the two servers' ports differ
+
+        admin, reader = (authz.token(c, resource=s.resource) for c in ("admin", "reader"))
+        delete = {"name": "imbrace_delete_channel", "arguments": {"channel_id": "ch_web_001"}}
+        cases = [
+            ({}, rpc("tools/list")),
+            ({"authorization": "Bearer not-a-token"}, rpc("tools/list")),
+            ({"authorization": f"Bearer {admin}", "host": "evil.example.com"}, rpc("tools/list")),
+            ({"authorization": f"Bearer {admin}"}, rpc("tools/list")),
+            (
+                {"authorization": f"Bearer {admin}"},
+                rpc("tools/call", {"name": "imbrace_count_channels", "arguments": {}}),
+            ),
+            ({"authorization": f"Bearer {reader}"}, rpc("tools/call", delete)),
+        ]
+        out = []
+        for extra, body in cases:
+            r = httpx.post(f"{s.url}/mcp", json=body, headers=legacy_headers(**extra), timeout=30)
+            out.append(
+                (
+                    r.status_code,
+                    r.headers.get("content-type", ""),
+                    normal(r.headers.get("www-authenticate", "")),
+                    normal(r.text),
+                )
+            )
+        return out
+
+    (tmp_path / "layer").mkdir()
+    (tmp_path / "stack").mkdir()
+    with stack(authz, tmp_path / "layer") as layer, stack(authz, tmp_path / "stack", stack_only=True) as plain:
+        got, want = answers(layer), answers(plain)
+    assert [status for status, *_ in got] == [401, 401, 421, 200, 200, 403]  # 403: insufficient scope
+    assert got == want

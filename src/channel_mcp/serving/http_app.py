@@ -424,26 +424,37 @@ class ChannelMCPApp(Starlette):
     taken through one layer once `serve_mcp_directly` has named its endpoint.
 
     That layer does what the middleware stack does for that request, in the same order: the whole
-    body first (WholeBodyMiddleware), the access line (AccessLogMiddleware), Host/Origin and the token
-    (GuardMiddleware); then Starlette's part: a crash before the answer started gets the plain 500
-    that ServerErrorMiddleware sends, and the endpoint sees the scope keys the router sets. Starlette's
-    ExceptionMiddleware has nothing to do there (nothing on that path raises HTTPException). One send
-    wrapper instead of four, no routing. Every other request takes the stack.
+    body first (WholeBodyMiddleware), the access line (AccessLogMiddleware), in oauth mode the token
+    gate (OAuthMiddleware), Host/Origin and the static token (GuardMiddleware); then Starlette's part:
+    a crash before the answer started gets the plain 500 that ServerErrorMiddleware sends, and the
+    endpoint sees the scope keys the router sets. Starlette's ExceptionMiddleware has nothing to do
+    there (nothing on that path raises HTTPException). One send wrapper instead of four, no routing.
+    Every other request takes the stack.
     """
 
-    _front: tuple[str, ASGIApp, AccessPolicy, int] | None = None
+    _front: tuple[str, ASGIApp, int] | None = None
 
-    def serve_mcp_directly(self, path: str, endpoint: ASGIApp, policy: AccessPolicy, limit: int) -> None:
+    def serve_mcp_directly(
+        self,
+        path: str,
+        endpoint: ASGIApp,
+        policy: AccessPolicy,
+        limit: int,
+        gate: Callable[[ASGIApp], ASGIApp] | None = None,
+    ) -> None:
+        """`gate`, when given, wraps the guard and endpoint, as a middleware between the access log and the
+        guard would (oauth mode's token gate)."""
         if not _SAFE_TOKEN.fullmatch(path) or mask_shapes(path) != path:
             raise ValueError(f"the direct MCP layer serves a plain path only, not {path!r}")
-        self._front = (path, endpoint, policy, limit)
+        guarded = _Guarded(self, policy, endpoint)
+        self._front = (path, gate(guarded) if gate is not None else guarded, limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         front = self._front
         if front is None or scope["type"] != "http" or scope["path"] != front[0] or scope["method"] != "POST":
             await super().__call__(scope, receive, send)
             return
-        path, endpoint, policy, limit = front
+        path, chain, limit = front
         replay = await whole_body(receive, limit)
         if replay is None:
             return
@@ -458,23 +469,35 @@ class ChannelMCPApp(Starlette):
             await send(message)
 
         try:
-            headers = await guarded_headers(policy, scope, send_wrapper)
-            if headers is not None:
-                inner = {
-                    **scope,
-                    "headers": headers,
-                    "app": self,
-                    "router": self.router,
-                    "endpoint": endpoint,
-                    "path_params": {},
-                }
-                await endpoint(inner, replay, send_wrapper)
+            await chain(scope, replay, send_wrapper)
         except Exception:
             if not answered:
                 await PlainTextResponse("Internal Server Error", status_code=500)(scope, replay, send_wrapper)
             raise
         finally:
             log_access(scope, status, started, path)
+
+
+@dataclass(frozen=True, slots=True)
+class _Guarded:
+    """Host/Origin and the static token (as GuardMiddleware), then the endpoint, with the router's scope keys."""
+
+    app: Starlette
+    policy: AccessPolicy
+    endpoint: ASGIApp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = await guarded_headers(self.policy, scope, send)
+        if headers is not None:
+            inner = {
+                **scope,
+                "headers": headers,
+                "app": self.app,
+                "router": self.app.router,
+                "endpoint": self.endpoint,
+                "path_params": {},
+            }
+            await self.endpoint(inner, receive, send)
 
 
 @dataclass
@@ -587,8 +610,14 @@ def create_http_app(
         routes.extend(oauth.routes())
         middleware.insert(2, Middleware(OAuthMiddleware, wiring=oauth))
     app = ChannelMCPApp(routes=routes, middleware=middleware, lifespan=lifespan)
-    if oauth is None and plain:  # oauth mode: its gate sits between the access log and the guard (the stack)
-        app.serve_mcp_directly(path, entry, policy, settings.max_body_bytes)
+    if plain:
+        gate = None
+        if oauth is not None:  # its gate sits between the access log and the guard, as in the stack
+            from channel_mcp.serving.auth import OAuthMiddleware
+
+            wiring = oauth
+            gate = functools.partial(OAuthMiddleware, wiring=wiring)
+        app.serve_mcp_directly(path, entry, policy, settings.max_body_bytes, gate)
     return app
 
 
