@@ -258,7 +258,9 @@ class _Cleaner:
         return data
 
     def text(self, value: str) -> str:
-        value = mask_shapes(clean_text(value))
+        if not (value.isascii() and value.isprintable() and " " not in value and not _may_hold_shape(value)):
+            # The common value (printable ASCII, one word, no credential prefix) is a no-op for both.
+            value = mask_shapes(clean_text(value))
         return redact(value, self.secrets) if self.secrets else value
 
     def key(self, key: Any) -> str:

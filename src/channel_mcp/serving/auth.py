@@ -414,7 +414,8 @@ class OAuthMiddleware:
         own = self.wiring.pool.for_request(deps or self.wiring.home(), keys) if keys else None
         caller_token = current_caller.set(caller)
         deps_token = request_deps.set(own or deps)
-        logger.debug("request by %s", caller.describe())
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("request by %s", caller.describe())
         try:
             inner = {**scope, "headers": headers, "user": user, "auth": credentials}
             await self.app(inner, receive, send)
