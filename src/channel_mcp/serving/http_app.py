@@ -56,7 +56,7 @@ from channel_mcp.config import Settings
 from channel_mcp.deps import Deps
 from channel_mcp.masking import mask_shapes
 from channel_mcp.server import build_server, direct_tool
-from channel_mcp.serving.stateless_entry import StatelessJSONEntry
+from channel_mcp.serving.stateless_entry import StatelessJSONEntry, replay_first
 
 if TYPE_CHECKING:
     import uvicorn
@@ -309,16 +309,7 @@ async def whole_body(receive: Receive, limit: int) -> Receive | None:
             break
     first: Message = {"type": "http.request", "body": chunks[0] if len(chunks) == 1 else b"".join(chunks)}
     first["more_body"] = more
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if replayed:
-            return await receive()
-        replayed = True
-        return first
-
-    return replay
+    return replay_first(first, receive)
 
 
 class WholeBodyMiddleware:

@@ -74,7 +74,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from channel_mcp.tools.declare import ToolSpec
 from channel_mcp.tools.runner import execute
 
-__all__ = ["DirectTool", "StatelessJSONEntry"]
+__all__ = ["DirectTool", "StatelessJSONEntry", "replay_first"]
 
 logger = logging.getLogger("mcp.shared.jsonrpc_dispatcher")  # the SDK logs handler crashes here
 logger_tools = logging.getLogger("mcp.server.mcpserver.server")  # ... and tool crashes here
@@ -213,13 +213,13 @@ class StatelessJSONEntry:
         complete = message["type"] == "http.request" and not message.get("more_body", False)
         request = _parse(scope, body) if complete and len(body) <= self.manager.max_request_body_size else None
         if request is None:
-            await self.fallback(scope, _replay(message, receive), send)
+            await self.fallback(scope, replay_first(message, receive), send)
             return
         direct = self._direct_spec(request)
         if direct is not None:
-            await self._call_direct(request, *direct, version, scope, _replay(message, receive), send)
+            await self._call_direct(request, *direct, version, scope, replay_first(message, receive), send)
             return
-        await self._serve(request, version, scope, _replay(message, receive), send)
+        await self._serve(request, version, scope, replay_first(message, receive), send)
 
     def _direct_spec(self, req: JSONRPCRequest) -> tuple[ToolSpec[Any, Any], list[Any]] | None:
         """The tool's spec and the middleware to run around it (the chain without the no-op span) when
@@ -386,7 +386,7 @@ def _parse(scope: Scope, body: bytes) -> JSONRPCRequest | None:
     return message
 
 
-def _replay(first: Message, receive: Receive) -> Receive:
+def replay_first(first: Message, receive: Receive) -> Receive:
     """`receive` with the message already taken handed out again first."""
     replayed = False
 
