@@ -45,6 +45,7 @@ from urllib.parse import urlsplit
 from mcp.server.mcpserver import MCPServer
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp_types.methods import SPEC_CLIENT_METHODS, SPEC_CLIENT_NOTIFICATION_METHODS
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -335,22 +336,8 @@ class WholeBodyMiddleware:
             await self.app(scope, replay, send)
 
 
-_KNOWN_METHODS = frozenset(
-    {
-        "initialize",
-        "ping",
-        "tools/list",
-        "tools/call",
-        "resources/list",
-        "resources/read",
-        "resources/templates/list",
-        "prompts/list",
-        "prompts/get",
-        "completion/complete",
-        "logging/setLevel",
-        "server/discover",
-    }
-)
+# Every method the spec lets a client send: an access line naming one holds nothing to redact.
+_KNOWN_METHODS = SPEC_CLIENT_METHODS | SPEC_CLIENT_NOTIFICATION_METHODS
 _CLEAN = {"channel_mcp_redacted": True}  # see logs.RedactingFilter
 
 
@@ -423,7 +410,7 @@ class ChannelMCPApp(Starlette):
     Every other request takes the stack.
     """
 
-    _front: tuple[str, ASGIApp, int] | None = None
+    _front: tuple[str, ASGIApp, int, str | None] | None = None
 
     def serve_mcp_directly(
         self,
@@ -432,20 +419,19 @@ class ChannelMCPApp(Starlette):
         policy: AccessPolicy,
         limit: int,
         gate: Callable[[ASGIApp], ASGIApp] | None = None,
+        clean_path: str | None = None,
     ) -> None:
         """`gate`, when given, wraps the guard and endpoint, as a middleware between the access log and the
-        guard would (oauth mode's token gate)."""
-        if not _SAFE_TOKEN.fullmatch(path) or mask_shapes(path) != path:
-            raise ValueError(f"the direct MCP layer serves a plain path only, not {path!r}")
+        guard would (oauth mode's token gate). `clean_path`: as for AccessLogMiddleware."""
         guarded = _Guarded(self, policy, endpoint)
-        self._front = (path, gate(guarded) if gate is not None else guarded, limit)
+        self._front = (path, gate(guarded) if gate is not None else guarded, limit, clean_path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         front = self._front
         if front is None or scope["type"] != "http" or scope["path"] != front[0] or scope["method"] != "POST":
             await super().__call__(scope, receive, send)
             return
-        path, chain, limit = front
+        _, chain, limit, clean_path = front
         replay = await whole_body(receive, limit)
         if replay is None:
             return
@@ -466,7 +452,7 @@ class ChannelMCPApp(Starlette):
                 await PlainTextResponse("Internal Server Error", status_code=500)(scope, replay, send_wrapper)
             raise
         finally:
-            log_access(scope, status, started, path)
+            log_access(scope, status, started, clean_path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -589,10 +575,10 @@ def create_http_app(
     ]
     # The MCP path's access lines skip the redacting filter when the path is plain (a known word).
     plain = _SAFE_TOKEN.fullmatch(path) is not None and mask_shapes(path) == path
-    plain = plain and not any(secret in path for secret in settings.secret_values())
+    clean_path = path if plain and not any(secret in path for secret in settings.secret_values()) else None
     middleware = [
         Middleware(WholeBodyMiddleware, limit=settings.max_body_bytes),
-        Middleware(AccessLogMiddleware, clean_path=path if plain else None),
+        Middleware(AccessLogMiddleware, clean_path=clean_path),
         Middleware(GuardMiddleware, policy=policy),
     ]
     if oauth is not None:  # oauth mode: metadata routes, and the token gate (GuardMiddleware drops the header)
@@ -601,14 +587,12 @@ def create_http_app(
         routes.extend(oauth.routes())
         middleware.insert(2, Middleware(OAuthMiddleware, wiring=oauth))
     app = ChannelMCPApp(routes=routes, middleware=middleware, lifespan=lifespan)
-    if plain:
-        gate = None
-        if oauth is not None:  # its gate sits between the access log and the guard, as in the stack
-            from channel_mcp.serving.auth import OAuthMiddleware
+    gate = None
+    if oauth is not None:  # its gate sits between the access log and the guard, as in the stack
+        from channel_mcp.serving.auth import OAuthMiddleware
 
-            wiring = oauth
-            gate = functools.partial(OAuthMiddleware, wiring=wiring)
-        app.serve_mcp_directly(path, entry, policy, settings.max_body_bytes, gate)
+        gate = functools.partial(OAuthMiddleware, wiring=oauth)
+    app.serve_mcp_directly(path, entry, policy, settings.max_body_bytes, gate, clean_path)
     return app
 
 

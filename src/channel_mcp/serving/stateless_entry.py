@@ -351,27 +351,14 @@ async def _send_json(send: Send, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-@dataclass(frozen=True, slots=True)
-class _Accept:
-    """What `check_accept_headers` reads of a request: `headers.get("accept", "")`."""
-
-    headers: dict[str, str]
-
-
 def _parse(scope: Scope, body: bytes) -> JSONRPCRequest | None:
     """The request, when the SDK's transport would dispatch it as is; None for anything it would treat
     otherwise (refuse, acknowledge, or handle inline)."""
-    accept = content_type = None
-    for key, value in scope["headers"]:  # the first of each, as Starlette's `Headers.get` finds it
-        if key == b"accept":
-            accept = accept if accept is not None else value
-        elif key == b"content-type":
-            content_type = content_type if content_type is not None else value
-    view = _Accept({"accept": bytes(accept).decode("latin-1")} if accept is not None else {})
-    has_json, _ = check_accept_headers(view)  # type: ignore[arg-type]  # it reads `.headers.get("accept", "")`
+    headers = Request(scope)
+    has_json, _ = check_accept_headers(headers)
     if not has_json:
         return None
-    content_type = bytes(content_type).decode("latin-1") if content_type is not None else ""
+    content_type = headers.headers.get("content-type", "")
     # Both of the SDK's checks: the transport-security one (400) and the transport's own (415).
     if not content_type.lower().startswith("application/json") or not any(
         part.strip() == "application/json" for part in content_type.split(";")[0].split(",")
